@@ -1,0 +1,95 @@
+"""The ixicare integration: nurse-call alerts and device data over socket.io."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
+
+from .compat import HAS_OPTIONS_FLOW_WITH_RELOAD
+from .const import CONNECT_TIMEOUT, DOMAIN
+from .coordinator import IxicareCoordinator
+from .pyixicare import IxicareAuthError, IxicareConnectionError
+from .services import async_setup_services
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.DEVICE_TRACKER,
+    Platform.EVENT,
+    Platform.SENSOR,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+@dataclass(slots=True)
+class IxicareData:
+    """Runtime data of a config entry."""
+
+    coordinator: IxicareCoordinator
+
+
+type IxicareConfigEntry = ConfigEntry[IxicareData]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's services."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> bool:
+    """Connect to the site and set its entities up."""
+    coordinator = IxicareCoordinator(hass, entry)
+    await coordinator.async_load()
+    try:
+        await coordinator.async_start(CONNECT_TIMEOUT)
+    except IxicareAuthError as err:
+        await coordinator.async_shutdown()
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except IxicareConnectionError as err:
+        await coordinator.async_shutdown()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = IxicareData(coordinator=coordinator)
+    entry.async_on_unload(coordinator.async_shutdown)
+    if not HAS_OPTIONS_FLOW_WITH_RELOAD:
+        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_options_updated(
+    hass: HomeAssistant, entry: IxicareConfigEntry
+) -> None:
+    """Reload when the options change (Home Assistant before 2025.8)."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> bool:
+    """Unload the platforms; the session is closed by the unload callback."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: IxicareConfigEntry, device_entry: DeviceEntry
+) -> bool:
+    """Let the user remove a device; it returns only if a new message names it."""
+    coordinator = entry.runtime_data.coordinator
+    if (DOMAIN, coordinator.site_uuid) in device_entry.identifiers:
+        return False
+    for domain, identifier in device_entry.identifiers:
+        if domain == DOMAIN:
+            coordinator.async_forget_device(identifier)
+    return True

@@ -1,0 +1,406 @@
+"""The site coordinator: one ixicare session and what it taught us."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
+
+from .const import (
+    ATTR_ALERT_ID,
+    ATTR_ALERT_TYPE,
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_MAC,
+    ATTR_PREVIOUS_STATUS,
+    ATTR_PREVIOUS_TYPE,
+    ATTR_RESIDENT,
+    ATTR_SITE_UUID,
+    ATTR_STATUS,
+    ATTR_TIMESTAMP,
+    ATTR_TRANSITION,
+    ATTR_ZONE,
+    CONF_COMMAND_TIMEOUT,
+    CONF_IDLE_TIMEOUT,
+    CONF_MAX_DEVICES,
+    CONF_NAMESPACE,
+    CONF_SITE_UUID,
+    CONF_SOCKETIO_PATH,
+    CONF_UNAVAILABLE_AFTER,
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_DEVICES,
+    DEFAULT_NAMESPACE,
+    DEFAULT_SOCKETIO_PATH,
+    DEFAULT_UNAVAILABLE_AFTER,
+    DOMAIN,
+    ENDED_ALERT_MEMORY,
+    EVENT_ALERT,
+    LOGGER,
+    SAVE_DELAY,
+    STORAGE_VERSION,
+)
+from .pyixicare import AlertEvent, ConnectionState, HeartbeatEvent, IxicareClient
+from .pyixicare.state import AlertTransition, SiteState, TrackedDevice, Update
+
+if TYPE_CHECKING:
+    from . import IxicareConfigEntry
+
+type DeviceListener = Callable[[], None]
+type TransitionListener = Callable[[AlertTransition], None]
+type NewDeviceListener = Callable[[TrackedDevice], None]
+
+INVALID_LOG_INTERVAL = 60.0
+
+
+@dataclass(slots=True)
+class MessageStats:
+    """Counters of what the integration did with messages."""
+
+    heartbeats: int = 0
+    alerts: int = 0
+    invalid: int = 0
+    invalid_by_field: dict[str, int] = field(default_factory=dict)
+    refused_devices: int = 0
+    transitions: int = 0
+
+
+class IxicareCoordinator:
+    """Keeps the session of one site and fans its messages out to entities."""
+
+    def __init__(self, hass: HomeAssistant, entry: IxicareConfigEntry) -> None:
+        """Set up from the config entry; `async_start` connects."""
+        self.hass = hass
+        self.entry = entry
+        self.site_uuid: str = entry.data[CONF_SITE_UUID]
+        options = entry.options
+        self.unavailable_after: float = options.get(
+            CONF_UNAVAILABLE_AFTER, DEFAULT_UNAVAILABLE_AFTER
+        )
+        self.command_timeout: float = options.get(
+            CONF_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT
+        )
+        self.state = SiteState(
+            max_devices=options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES)
+        )
+        self.stats = MessageStats()
+        self.client = IxicareClient(
+            async_get_clientsession(
+                hass, verify_ssl=entry.data.get(CONF_VERIFY_SSL, True)
+            ),
+            url=entry.data[CONF_URL],
+            site_uuid=self.site_uuid,
+            token=entry.data[CONF_TOKEN],
+            socketio_path=entry.data.get(CONF_SOCKETIO_PATH, DEFAULT_SOCKETIO_PATH),
+            namespace=entry.data.get(CONF_NAMESPACE, DEFAULT_NAMESPACE),
+            on_alert=self._handle_alert,
+            on_heartbeat=self._handle_heartbeat,
+            on_state=self._handle_state,
+            on_invalid=self._handle_invalid,
+            idle_timeout=options.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
+        )
+        self.available = True
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self._device_listeners: dict[str, list[DeviceListener]] = {}
+        self._transition_listeners: dict[str, list[TransitionListener]] = {}
+        self._site_listeners: list[DeviceListener] = []
+        self._new_device_listeners: list[NewDeviceListener] = []
+        self._forget_listeners: list[Callable[[str], None]] = []
+        self._device_ids: dict[str, str] = {}
+        self._unavailable_timer: CALLBACK_TYPE | None = None
+        self._last_invalid_log = 0.0
+        self._full_warned = False
+        self._outdoor_announced: set[str] = set()
+
+    # -- life cycle -----------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Restore the devices and alerts stored before the last restart."""
+        if (data := await self._store.async_load()) is not None:
+            self.state.load(data)
+            self.state.prune_ended(time.time(), ENDED_ALERT_MEMORY)
+
+    async def async_start(self, timeout: float) -> None:
+        """Connect once (raising on failure) and keep the session alive."""
+        await self.client.connect(timeout)
+        self.client.start()
+
+    async def async_shutdown(self) -> None:
+        """Close the session and write what we know."""
+        self._cancel_timer()
+        await self.client.close()
+        await self._store.async_save(self.state.as_dict())
+
+    # -- subscriptions ----------------------------------------------------------
+
+    @callback
+    def async_add_device_listener(
+        self, mac: str, listener: DeviceListener
+    ) -> CALLBACK_TYPE:
+        """Call `listener` when the device changes; return the unsubscribe."""
+        return _subscribe(self._device_listeners.setdefault(mac, []), listener)
+
+    @callback
+    def async_add_transition_listener(
+        self, mac: str, listener: TransitionListener
+    ) -> CALLBACK_TYPE:
+        """Call `listener` with each alert transition of the device."""
+        return _subscribe(self._transition_listeners.setdefault(mac, []), listener)
+
+    @callback
+    def async_add_site_listener(self, listener: DeviceListener) -> CALLBACK_TYPE:
+        """Call `listener` when the connection or the alert count changes."""
+        return _subscribe(self._site_listeners, listener)
+
+    @callback
+    def async_add_new_device_listener(
+        self, listener: NewDeviceListener
+    ) -> CALLBACK_TYPE:
+        """Call `listener` for each known device now and each new one later."""
+        for device in list(self.state.devices.values()):
+            listener(device)
+        return _subscribe(self._new_device_listeners, listener)
+
+    @callback
+    def async_add_forget_listener(
+        self, listener: Callable[[str], None]
+    ) -> CALLBACK_TYPE:
+        """Call `listener` with the MAC of each device the user removed."""
+        return _subscribe(self._forget_listeners, listener)
+
+    # -- message handling (synchronous, in arrival order) -------------------------
+
+    @callback
+    def _handle_heartbeat(self, event: HeartbeatEvent) -> None:
+        self.stats.heartbeats += 1
+        self._apply(self.state.apply_heartbeat(event), event.device.mac)
+
+    @callback
+    def _handle_alert(self, event: AlertEvent) -> None:
+        self.stats.alerts += 1
+        self._apply(self.state.apply_alert(event, time.time()), event.device.mac)
+
+    @callback
+    def _apply(self, update: Update, mac: str) -> None:
+        device = update.device
+        if device is None:
+            self._device_refused(mac)
+            return
+        if update.new_device or (
+            device.outdoor is not None and mac not in self._outdoor_announced
+        ):
+            if device.outdoor is not None:
+                self._outdoor_announced.add(mac)
+            # Platforms create the entities of new devices, and the GPS
+            # tracker of a device once its first outdoor position arrives.
+            for new_listener in list(self._new_device_listeners):
+                new_listener(device)
+        if update.resident_changed:
+            self._update_device_name(device)
+        if update.transitions:
+            self._announce(device, update.transitions)
+        if update.device_changed:
+            for listener in list(self._device_listeners.get(mac, ())):
+                listener()
+            self._schedule_save()
+
+    @callback
+    def _announce(
+        self, device: TrackedDevice, transitions: list[AlertTransition]
+    ) -> None:
+        device_id = self.device_id(device.mac)
+        for transition in transitions:
+            self.stats.transitions += 1
+            for listener in list(self._transition_listeners.get(device.mac, ())):
+                listener(transition)
+            self.hass.bus.async_fire(
+                EVENT_ALERT, self.transition_data(transition, device, device_id)
+            )
+        for site_listener in list(self._site_listeners):
+            site_listener()
+
+    def transition_data(
+        self,
+        transition: AlertTransition,
+        device: TrackedDevice,
+        device_id: str | None,
+    ) -> dict[str, Any]:
+        """Return the data of the `ixicare_alert` bus event."""
+        alert = transition.alert
+        return {
+            ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
+            ATTR_SITE_UUID: self.site_uuid,
+            "device_id": device_id,
+            ATTR_MAC: device.mac,
+            ATTR_TRANSITION: transition.transition,
+            ATTR_ALERT_ID: alert.alert_id,
+            ATTR_ALERT_TYPE: transition.type_name,
+            ATTR_PREVIOUS_TYPE: transition.previous_type,
+            ATTR_STATUS: transition.status.value,
+            ATTR_PREVIOUS_STATUS: transition.previous_status.value
+            if transition.previous_status is not None
+            else None,
+            ATTR_RESIDENT: alert.resident or device.resident,
+            ATTR_ZONE: device.indoor.zone if device.indoor is not None else None,
+            ATTR_TIMESTAMP: time.time(),
+        }
+
+    @callback
+    def _handle_invalid(self, topic: str, payload: Any, err: Exception) -> None:
+        self.stats.invalid += 1
+        name = getattr(err, "field", "message")
+        by_field = self.stats.invalid_by_field
+        by_field[name] = by_field.get(name, 0) + 1
+        now = time.monotonic()
+        if now - self._last_invalid_log >= INVALID_LOG_INTERVAL:
+            self._last_invalid_log = now
+            LOGGER.warning(
+                "Ignored an invalid %s message from ixicare site %s (%s); "
+                "%d rejected so far, further ones are counted in diagnostics",
+                topic,
+                self.site_uuid,
+                err,
+                self.stats.invalid,
+            )
+
+    @callback
+    def _device_refused(self, mac: str) -> None:
+        self.stats.refused_devices += 1
+        if self._full_warned:
+            return
+        self._full_warned = True
+        LOGGER.warning(
+            "ixicare site %s reached its limit of %s devices; messages of new "
+            "devices are ignored",
+            self.site_uuid,
+            self.state.max_devices,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"device_limit_{self.entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="device_limit",
+            translation_placeholders={
+                "title": self.entry.title,
+                "limit": str(self.state.max_devices),
+            },
+        )
+
+    # -- connection ---------------------------------------------------------------
+
+    @callback
+    def _handle_state(self, state: ConnectionState) -> None:
+        if state is ConnectionState.CONNECTED:
+            self._cancel_timer()
+            self._set_available(True)
+        elif state is ConnectionState.AUTH_FAILED:
+            LOGGER.warning("ixicare site %s refused the token", self.site_uuid)
+            self.entry.async_start_reauth(self.hass)
+            self._set_available(False)
+        elif state is ConnectionState.DISCONNECTED and self._unavailable_timer is None:
+            self._unavailable_timer = async_call_later(
+                self.hass, self.unavailable_after, self._unavailable_timeout
+            )
+        for listener in list(self._site_listeners):
+            listener()
+
+    @callback
+    def _unavailable_timeout(self, _now: Any) -> None:
+        self._unavailable_timer = None
+        if not self.client.connected:
+            self._set_available(False)
+
+    @callback
+    def _cancel_timer(self) -> None:
+        if self._unavailable_timer is not None:
+            self._unavailable_timer()
+            self._unavailable_timer = None
+
+    @callback
+    def _set_available(self, available: bool) -> None:
+        if available == self.available:
+            return
+        self.available = available
+        for listeners in list(self._device_listeners.values()):
+            for listener in list(listeners):
+                listener()
+        for site_listener in list(self._site_listeners):
+            site_listener()
+
+    # -- devices ------------------------------------------------------------------
+
+    def device_id(self, mac: str) -> str | None:
+        """Return the Home Assistant device id of a MAC address."""
+        if (device_id := self._device_ids.get(mac)) is None:
+            self._refresh_device_ids()
+            device_id = self._device_ids.get(mac)
+        return device_id
+
+    def mac_of(self, device_id: str) -> str | None:
+        """Return the MAC address of a Home Assistant device id."""
+        entry = dr.async_get(self.hass).async_get(device_id)
+        if entry is None or self.entry.entry_id not in entry.config_entries:
+            return None
+        for domain, identifier in entry.identifiers:
+            if domain == DOMAIN and identifier in self.state.devices:
+                return identifier
+        return None
+
+    def _refresh_device_ids(self) -> None:
+        registry = dr.async_get(self.hass)
+        for entry in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
+            for domain, identifier in entry.identifiers:
+                if domain == DOMAIN:
+                    self._device_ids[identifier] = entry.id
+
+    @callback
+    def _update_device_name(self, device: TrackedDevice) -> None:
+        if device.resident and (device_id := self.device_id(device.mac)) is not None:
+            dr.async_get(self.hass).async_update_device(device_id, name=device.resident)
+
+    @callback
+    def async_forget_device(self, mac: str) -> None:
+        """Forget a device the user removed; a new message brings it back."""
+        self.state.forget_device(mac)
+        self._device_ids.pop(mac, None)
+        self._outdoor_announced.discard(mac)
+        self._device_listeners.pop(mac, None)
+        self._transition_listeners.pop(mac, None)
+        for forget_listener in list(self._forget_listeners):
+            forget_listener(mac)
+        for site_listener in list(self._site_listeners):
+            site_listener()
+        self._schedule_save()
+
+    # -- storage ------------------------------------------------------------------
+
+    @callback
+    def _schedule_save(self) -> None:
+        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+
+    @callback
+    def _data_to_save(self) -> dict[str, Any]:
+        self.state.prune_ended(time.time(), ENDED_ALERT_MEMORY)
+        return self.state.as_dict()
+
+
+def _subscribe(listeners: list[Any], listener: Any) -> CALLBACK_TYPE:
+    listeners.append(listener)
+
+    @callback
+    def unsubscribe() -> None:
+        if listener in listeners:
+            listeners.remove(listener)
+
+    return unsubscribe

@@ -1,0 +1,110 @@
+"""Base entities of the ixicare integration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .const import DOMAIN, MANUFACTURER
+from .coordinator import IxicareCoordinator
+from .pyixicare.state import TrackedDevice
+
+
+def default_device_name(mac: str) -> str:
+    """Return the name of a device no alert has named yet."""
+    return f"IXI {mac.replace(':', '')[-4:].upper()}"
+
+
+class IxicareEntity(Entity):
+    """An entity that shows a part of the site or of one device."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self, coordinator: IxicareCoordinator, description: EntityDescription
+    ) -> None:
+        """Initialise the entity."""
+        self.coordinator = coordinator
+        self.entity_description = description
+        self._written: tuple[Any, ...] | None = None
+
+    @property
+    def available(self) -> bool:
+        """Return True while the site's data can be trusted."""
+        return self.coordinator.available
+
+    def _state_key(self) -> tuple[Any, ...]:
+        """Return what the entity shows; a state is written only when it changes."""
+        raise NotImplementedError
+
+    @callback
+    def _handle_update(self) -> None:
+        """Write the state if what the entity shows changed."""
+        key = (self.available, *self._state_key())
+        if key != self._written:
+            self._written = key
+            self.async_write_ha_state()
+
+    async def async_added_to_hass(self) -> None:
+        """Remember what was written first."""
+        await super().async_added_to_hass()
+        self._written = (self.available, *self._state_key())
+
+
+class IxicareDeviceEntity(IxicareEntity):
+    """An entity of one resident's device."""
+
+    def __init__(
+        self,
+        coordinator: IxicareCoordinator,
+        device: TrackedDevice,
+        description: EntityDescription,
+    ) -> None:
+        """Initialise the entity of `device`."""
+        super().__init__(coordinator, description)
+        self.device = device
+        self._attr_unique_id = f"{coordinator.site_uuid}_{device.mac}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device.mac)},
+            connections={(CONNECTION_NETWORK_MAC, device.mac)},
+            manufacturer=MANUFACTURER,
+            model="IXI",
+            name=device.resident or default_device_name(device.mac),
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Subscribe to the one device this entity shows."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_device_listener(
+                self.device.mac, self._handle_update
+            )
+        )
+
+
+class IxicareSiteEntity(IxicareEntity):
+    """An entity of the site (the hub)."""
+
+    def __init__(
+        self, coordinator: IxicareCoordinator, description: EntityDescription
+    ) -> None:
+        """Initialise the site entity."""
+        super().__init__(coordinator, description)
+        self._attr_unique_id = f"{coordinator.site_uuid}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, coordinator.site_uuid)},
+            manufacturer=MANUFACTURER,
+            model="Site",
+            name=coordinator.entry.title,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Subscribe to the site's changes."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_site_listener(self._handle_update)
+        )

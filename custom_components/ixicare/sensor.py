@@ -1,0 +1,199 @@
+"""Sensors of the ixicare integration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from . import IxicareConfigEntry
+from .const import (
+    ATTR_ALERT_ID,
+    ATTR_ALERT_TYPE,
+    ATTR_FLOOR,
+    ATTR_LAST_UPDATE,
+    ATTR_STATUS,
+    ATTR_ZONE_ID,
+)
+from .entity import IxicareDeviceEntity, IxicareSiteEntity
+from .pyixicare import AlertType
+from .pyixicare.state import TrackedDevice
+
+PARALLEL_UPDATES = 0
+
+ACTIVE_ALERT_OPTIONS = [
+    "none",
+    "man_down",
+    "geofencing",
+    "panic_button",
+    "critical_battery",
+]
+
+
+def _timestamp(value: float | None) -> datetime | None:
+    return dt_util.utc_from_timestamp(value) if value is not None else None
+
+
+def _zone_attributes(device: TrackedDevice) -> dict[str, Any]:
+    indoor = device.indoor
+    if indoor is None:
+        return {}
+    return {
+        ATTR_FLOOR: indoor.floor,
+        ATTR_ZONE_ID: indoor.zone_id,
+        ATTR_LAST_UPDATE: _timestamp(indoor.last_update),
+    }
+
+
+def _active_alert(device: TrackedDevice) -> str:
+    alert = device.top_alert
+    if alert is None or alert.type is AlertType.UNKNOWN:
+        return "none"
+    return alert.type.value.lower()
+
+
+def _active_alert_attributes(device: TrackedDevice) -> dict[str, Any]:
+    alert = device.top_alert
+    if alert is None:
+        return {}
+    attributes: dict[str, Any] = {
+        ATTR_ALERT_ID: alert.alert_id,
+        ATTR_STATUS: alert.status.value,
+        ATTR_ALERT_TYPE: alert.type_name,
+    }
+    return attributes
+
+
+@dataclass(frozen=True, kw_only=True)
+class IxicareSensorEntityDescription(SensorEntityDescription):
+    """Describes a sensor of a device."""
+
+    value_fn: Callable[[TrackedDevice], StateType | datetime]
+    attributes_fn: Callable[[TrackedDevice], dict[str, Any]] | None = None
+
+
+DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
+    IxicareSensorEntityDescription(
+        key="battery",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=lambda device: device.battery_level,
+    ),
+    IxicareSensorEntityDescription(
+        key="zone",
+        translation_key="zone",
+        value_fn=lambda device: device.indoor.zone if device.indoor else None,
+        attributes_fn=_zone_attributes,
+    ),
+    IxicareSensorEntityDescription(
+        key="floor",
+        translation_key="floor",
+        value_fn=lambda device: device.indoor.floor if device.indoor else None,
+    ),
+    IxicareSensorEntityDescription(
+        key="active_alert",
+        translation_key="active_alert",
+        device_class=SensorDeviceClass.ENUM,
+        options=ACTIVE_ALERT_OPTIONS,
+        value_fn=_active_alert,
+        attributes_fn=_active_alert_attributes,
+    ),
+    IxicareSensorEntityDescription(
+        key="last_update",
+        translation_key="last_update",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda device: _timestamp(device.last_update),
+    ),
+    IxicareSensorEntityDescription(
+        key="phone_number",
+        translation_key="phone_number",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda device: device.phone_number,
+    ),
+)
+
+ACTIVE_ALERTS_DESCRIPTION = SensorEntityDescription(
+    key="active_alerts",
+    translation_key="active_alerts",
+    state_class=SensorStateClass.MEASUREMENT,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: IxicareConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the sensors of the site and of each device, now and later."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(
+        [IxicareActiveAlertsSensor(coordinator, ACTIVE_ALERTS_DESCRIPTION)]
+    )
+    known: set[str] = set()
+
+    @callback
+    def _add_device(device: TrackedDevice) -> None:
+        if device.mac in known:
+            return
+        known.add(device.mac)
+        async_add_entities(
+            IxicareSensor(coordinator, device, description)
+            for description in DEVICE_SENSORS
+        )
+
+    entry.async_on_unload(coordinator.async_add_new_device_listener(_add_device))
+    entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
+
+
+class IxicareSensor(IxicareDeviceEntity, SensorEntity):
+    """A sensor of one device."""
+
+    entity_description: IxicareSensorEntityDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the state."""
+        return self.entity_description.value_fn(self.device)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the attributes."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.device)
+
+    def _state_key(self) -> tuple[Any, ...]:
+        attributes = self.extra_state_attributes
+        return (
+            self.native_value,
+            tuple(sorted(attributes.items())) if attributes else None,
+        )
+
+
+class IxicareActiveAlertsSensor(IxicareSiteEntity, SensorEntity):
+    """The number of active alerts of the site."""
+
+    @property
+    def native_value(self) -> int:
+        """Return the number of active alerts."""
+        return len(self.coordinator.state.alerts)
+
+    def _state_key(self) -> tuple[Any, ...]:
+        return (self.native_value,)
