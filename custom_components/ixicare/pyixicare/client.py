@@ -48,6 +48,7 @@ EVENT_HEARTBEATS = "heartbeats"
 DEFAULT_SOCKETIO_PATH = "ws"
 DEFAULT_NAMESPACE = "/"
 AUTH_FAILURE_STATUSES = frozenset({401, 403})
+HEALTH_CHECK_INTERVAL = 5.0
 
 
 class _OrjsonCodec:
@@ -241,6 +242,11 @@ class IxicareClient:
                 raise IxicareAuthError("the server refused the token") from None
             reason = "timed out" if isinstance(err, TimeoutError) else str(err)
             raise IxicareConnectionError(f"cannot connect: {reason}") from None
+        if not self._session_alive(sio):
+            # The server dropped the session while it was being set up.
+            await self._shutdown_sio(sio)
+            self._set_state(ConnectionState.DISCONNECTED)
+            raise IxicareConnectionError("cannot connect: closed during the handshake")
         self._sio = sio
         self.stats.connections += 1
         self.stats.last_message = time.monotonic()
@@ -313,25 +319,37 @@ class IxicareClient:
             if not self._closing:
                 await asyncio.sleep(self._backoff.next_delay())
 
+    @staticmethod
+    def _session_alive(sio: socketio.AsyncClient) -> bool:
+        return bool(sio.connected) and sio.eio.state == "connected"
+
     async def _wait_disconnected(self) -> None:
-        """Wait for the session to end; close it when it stays silent too long."""
+        """Wait for the session to end; close it when it stays silent too long.
+
+        The session is also checked every few seconds: python-socketio does not
+        report a disconnection that happens while the handshake completes.
+        """
         while not self._disconnected.is_set():
-            if self.idle_timeout is None:
-                await self._disconnected.wait()
-                return
-            last = self.stats.last_message or time.monotonic()
-            remaining = last + self.idle_timeout - time.monotonic()
-            if remaining <= 0:
-                self.stats.watchdog_restarts += 1
-                _LOGGER.warning(
-                    "ixicare site %s delivered nothing for %.0f s; reconnecting",
-                    self.site_uuid,
-                    self.idle_timeout,
-                )
+            sio = self._sio
+            if sio is None or not self._session_alive(sio):
                 await self._drop_session()
                 return
+            wait = HEALTH_CHECK_INTERVAL
+            if self.idle_timeout is not None:
+                last = self.stats.last_message or time.monotonic()
+                remaining = last + self.idle_timeout - time.monotonic()
+                if remaining <= 0:
+                    self.stats.watchdog_restarts += 1
+                    _LOGGER.warning(
+                        "ixicare site %s delivered nothing for %.0f s; reconnecting",
+                        self.site_uuid,
+                        self.idle_timeout,
+                    )
+                    await self._drop_session()
+                    return
+                wait = min(wait, remaining)
             try:
-                async with asyncio.timeout(remaining):
+                async with asyncio.timeout(wait):
                     await self._disconnected.wait()
             except TimeoutError:
                 continue

@@ -1,0 +1,543 @@
+"""The client against the simulator over loopback: no mocked transport."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+import logging
+import ssl
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+import trustme
+
+from custom_components.ixicare.pyixicare import (
+    AlertAction,
+    AlertEvent,
+    AlertStatus,
+    AlertType,
+    Backoff,
+    ConnectionState,
+    HeartbeatEvent,
+    IxicareAuthError,
+    IxicareClient,
+    IxicareCommandTimeoutError,
+    IxicareConnectionError,
+    IxicareNotConnectedError,
+    UpdateResult,
+)
+from ixicare_simulator import IxicareSimulator
+
+from ..conftest import OTHER_SITE, SITE_UUID, TOKEN
+
+FAST = Backoff(base=0.02, cap=0.1)
+
+
+class Recorder:
+    """Collects what the client reports."""
+
+    def __init__(self) -> None:
+        self.alerts: list[AlertEvent] = []
+        self.heartbeats: list[HeartbeatEvent] = []
+        self.states: list[ConnectionState] = []
+        self.invalid: list[tuple[str, Any, Exception]] = []
+        self.changed = asyncio.Event()
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "on_alert": self._alert,
+            "on_heartbeat": self._heartbeat,
+            "on_state": self._state,
+            "on_invalid": self._invalid,
+        }
+
+    def _alert(self, event: AlertEvent) -> None:
+        self.alerts.append(event)
+        self.changed.set()
+
+    def _heartbeat(self, event: HeartbeatEvent) -> None:
+        self.heartbeats.append(event)
+        self.changed.set()
+
+    def _state(self, state: ConnectionState) -> None:
+        self.states.append(state)
+        self.changed.set()
+
+    def _invalid(self, topic: str, payload: Any, err: Exception) -> None:
+        self.invalid.append((topic, payload, err))
+        self.changed.set()
+
+    async def until(self, predicate: Any, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncGenerator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+def make_client(
+    sim: IxicareSimulator,
+    http: aiohttp.ClientSession,
+    recorder: Recorder | None = None,
+    **kwargs: Any,
+) -> IxicareClient:
+    options: dict[str, Any] = {
+        "url": sim.url,
+        "site_uuid": SITE_UUID,
+        "token": TOKEN,
+        "backoff": Backoff(base=0.02, cap=0.1),
+        **(recorder.kwargs() if recorder else {}),
+        **kwargs,
+    }
+    return IxicareClient(http, **options)
+
+
+async def test_receives_alerts_and_heartbeats_in_order(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    await client.connect()
+    try:
+        assert client.connected
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        device = simulator.make_devices(SITE_UUID, 1, seed=1)[0]
+        for level in range(50, 100):
+            await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=level)
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        await recorder.until(lambda: len(recorder.alerts) == 1)
+        assert [h.device.battery_level for h in recorder.heartbeats] == list(
+            range(50, 100)
+        )
+        assert recorder.alerts[0].alert.id == alert_id
+        assert recorder.alerts[0].alert.type is AlertType.MAN_DOWN
+        assert client.stats.heartbeats == 50
+        assert client.stats.alerts == 1
+    finally:
+        await client.close()
+    assert recorder.states[0] is ConnectionState.CONNECTING
+    assert ConnectionState.CONNECTED in recorder.states
+    assert recorder.states[-1] is ConnectionState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("site", "token"),
+    [(SITE_UUID, "wrong-token"), (SITE_UUID, ""), ("11111111-2222-4333-8444-555555555555", TOKEN)],
+)
+async def test_refused_token_is_an_auth_failure(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession, site: str, token: str
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder, site_uuid=site, token=token)
+    with pytest.raises(IxicareAuthError) as err:
+        await client.connect()
+    assert token not in str(err.value) or not token
+    assert client.state is ConnectionState.AUTH_FAILED
+    await client.close()
+
+
+async def test_network_error_is_not_an_auth_failure(
+    session: aiohttp.ClientSession, unused_tcp_port: int
+) -> None:
+    client = IxicareClient(
+        session,
+        url=f"http://127.0.0.1:{unused_tcp_port}",
+        site_uuid=SITE_UUID,
+        token=TOKEN,
+    )
+    with pytest.raises(IxicareConnectionError) as err:
+        await client.connect(timeout=2)
+    assert not isinstance(err.value, IxicareAuthError)
+    assert client.state is ConnectionState.DISCONNECTED
+    await client.close()
+
+
+@pytest.mark.parametrize("expected_lingering_tasks", [True])
+async def test_refused_namespace_is_an_auth_failure(
+    session: aiohttp.ClientSession, unused_tcp_port: int
+) -> None:
+    """A server that refuses with a socket.io CONNECT_ERROR, as socket.io's hooks do."""
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        raise socketio.exceptions.ConnectionRefusedError("not authorized")
+
+    app = aiohttp.web.Application()
+    sio.attach(app, socketio_path="ws")
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    await aiohttp.web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    client = IxicareClient(
+        session, url=f"http://127.0.0.1:{unused_tcp_port}", site_uuid=SITE_UUID, token=TOKEN
+    )
+    try:
+        with pytest.raises(IxicareAuthError):
+            await client.connect(timeout=5)
+    finally:
+        await client.close()
+        await sio.shutdown()
+        await runner.cleanup()
+
+
+async def test_reconnects_after_server_restart(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    client.start()
+    try:
+        await recorder.until(lambda: client.connected)
+        for _ in range(3):
+            await simulator.restart()
+            await recorder.until(
+                lambda: recorder.states[-1] is ConnectionState.CONNECTED
+                and simulator.connected_clients(SITE_UUID) == 1
+            )
+        assert client.stats.connections == 4
+        assert recorder.states.count(ConnectionState.DISCONNECTED) >= 3
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=42)
+        await recorder.until(lambda: bool(recorder.heartbeats))
+    finally:
+        await client.close()
+
+
+async def test_reconnects_after_server_side_disconnect(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    client.start()
+    try:
+        await recorder.until(lambda: client.connected)
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        await simulator.disconnect_clients(SITE_UUID)
+        await recorder.until(lambda: client.stats.connections == 2 and client.connected)
+    finally:
+        await client.close()
+
+
+async def test_retention_replays_latest_status(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    device = simulator.make_devices(SITE_UUID, 1)[0]
+    # Raised and resolved while no client is connected: only the resolution comes.
+    resolved = await simulator.raise_alert(SITE_UUID, device.mac, "PANIC_BUTTON")
+    await simulator.set_alert_status(SITE_UUID, resolved, "RESOLVED")
+    still_open = await simulator.raise_alert(SITE_UUID, device.mac, "GEOFENCING")
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    await client.connect()
+    try:
+        await recorder.until(lambda: len(recorder.alerts) == 2)
+        seen = {(a.alert.id, a.alert.status) for a in recorder.alerts}
+        assert seen == {(resolved, AlertStatus.RESOLVED), (still_open, AlertStatus.OPEN)}
+    finally:
+        await client.close()
+
+
+async def test_concurrent_commands_are_correlated(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    devices = simulator.make_devices(SITE_UUID, 6)
+    client = make_client(simulator, session)
+    await client.connect()
+    try:
+        alerts = [
+            (d.mac, await simulator.raise_alert(SITE_UUID, d.mac, "PANIC_BUTTON"))
+            for d in devices
+        ]
+        # Answers come back in another order than asked.
+        simulator.delay_next_command(SITE_UUID, 0.2)
+        responses = await asyncio.gather(
+            *(
+                client.update_alert(mac, alert_id, AlertAction.ACCEPT, timeout=5)
+                for mac, alert_id in alerts
+            )
+        )
+        for (_, alert_id), response in zip(alerts, responses, strict=True):
+            assert response.alert_id == alert_id
+            assert response.action is AlertAction.ACCEPT
+            assert response.result is UpdateResult.SUCCESS
+        mac, alert_id = alerts[0]
+        accept, resolve = await asyncio.gather(
+            client.update_alert(mac, alert_id, AlertAction.ACCEPT, timeout=5),
+            client.update_alert(mac, alert_id, AlertAction.RESOLVE, timeout=5),
+        )
+        assert accept.action is AlertAction.ACCEPT
+        assert accept.result is UpdateResult.FAILURE
+        assert resolve.action is AlertAction.RESOLVE
+        assert resolve.result is UpdateResult.SUCCESS
+        assert len(simulator.uplinks(SITE_UUID)) == 8
+    finally:
+        await client.close()
+
+
+async def test_failure_carries_the_server_error(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(simulator, session)
+    await client.connect()
+    try:
+        response = await client.update_alert(
+            "00:02:04:06:08:0a",
+            "4da86f15-16be-49f8-9430-3b3ca0585819",
+            AlertAction.RESOLVE,
+            timeout=5,
+        )
+        assert response.result is UpdateResult.FAILURE
+        assert response.error == "Unknown alert"
+    finally:
+        await client.close()
+
+
+async def test_unanswered_command_times_out(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    device = simulator.make_devices(SITE_UUID, 1)[0]
+    client = make_client(simulator, session)
+    await client.connect()
+    try:
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        simulator.ignore_next_command(SITE_UUID)
+        with pytest.raises(IxicareCommandTimeoutError, match="within 0.3 s"):
+            await client.update_alert(device.mac, alert_id, AlertAction.ACCEPT, timeout=0.3)
+        assert not client._pending
+    finally:
+        await client.close()
+
+
+async def test_disconnect_fails_pending_commands_at_once(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    device = simulator.make_devices(SITE_UUID, 1)[0]
+    client = make_client(simulator, session)
+    await client.connect()
+    try:
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        simulator.delay_next_command(SITE_UUID, 30)
+        task = asyncio.ensure_future(
+            client.update_alert(device.mac, alert_id, AlertAction.ACCEPT, timeout=30)
+        )
+        await simulator.wait_for_uplinks(SITE_UUID, 1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await simulator.disconnect_clients(SITE_UUID)
+        with pytest.raises(IxicareConnectionError, match="before the answer"):
+            await task
+        assert loop.time() - started < 5
+    finally:
+        await client.close()
+
+
+async def test_command_needs_a_connection(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(simulator, session)
+    with pytest.raises(IxicareNotConnectedError):
+        await client.update_alert(
+            "00:02:04:06:08:0a", "x", AlertAction.ACCEPT, timeout=1
+        )
+    await client.close()
+
+
+async def test_token_revoked_mid_session_stops_retrying(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    client.start()
+    try:
+        await recorder.until(lambda: client.connected)
+        before = len(simulator.handshakes(SITE_UUID))
+        simulator.set_token(SITE_UUID, "a-new-token", revoke=True)
+        await recorder.until(lambda: client.state is ConnectionState.AUTH_FAILED)
+        await asyncio.sleep(0.3)
+        attempts = simulator.handshakes(SITE_UUID)[before:]
+        assert [a["authorized"] for a in attempts] == [False]
+        assert recorder.states.count(ConnectionState.AUTH_FAILED) == 1
+    finally:
+        await client.close()
+
+
+async def test_invalid_messages_are_counted_not_raised(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    await client.connect()
+    try:
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        for payload in ({"version": "1.0.0"}, "text", 12, None, [1, 2], b"\x00\xff"):
+            await simulator.send_raw(SITE_UUID, "heartbeats", payload)
+        await simulator.send_raw(SITE_UUID, "alerts", {"type": "ALERT"})
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=77)
+        await recorder.until(lambda: bool(recorder.heartbeats))
+        assert len(recorder.invalid) == 7
+        assert client.stats.invalid == 7
+        assert recorder.heartbeats[0].device.battery_level == 77
+    finally:
+        await client.close()
+
+
+async def test_callback_errors_do_not_break_the_session(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[float] = []
+
+    def on_heartbeat(event: HeartbeatEvent) -> None:
+        seen.append(event.device.battery_level)
+        if len(seen) == 1:
+            raise RuntimeError("boom")
+
+    client = make_client(simulator, session, on_heartbeat=on_heartbeat)
+    await client.connect()
+    try:
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=10)
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=20)
+        async with asyncio.timeout(5):
+            while len(seen) < 2:
+                await asyncio.sleep(0.01)
+        assert "Error handling an ixicare message" in caplog.text
+    finally:
+        await client.close()
+
+
+async def test_watchdog_reopens_a_silent_connection(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder, idle_timeout=0.3)
+    client.start()
+    try:
+        await recorder.until(lambda: client.stats.connections >= 2, timeout=10)
+        assert client.stats.watchdog_restarts >= 1
+        assert "delivered nothing for" in caplog.text
+    finally:
+        await client.close()
+
+
+async def test_tls_with_a_trusted_ca(socket_enabled: None) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    sim = IxicareSimulator(sites={SITE_UUID: TOKEN}, port=0, ssl_context=server_ctx)
+    await sim.start()
+    try:
+        assert sim.url.startswith("https://")
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=client_ctx)
+        ) as trusted:
+            client = make_client(sim, trusted)
+            await client.connect()
+            assert client.connected
+            await client.close()
+        loop = asyncio.get_running_loop()
+        # The server side of a refused TLS handshake reports a reset; not ours.
+        loop.set_exception_handler(lambda _loop, _context: None)
+        try:
+            async with aiohttp.ClientSession() as untrusted:
+                client = make_client(sim, untrusted)
+                with pytest.raises(IxicareConnectionError) as err:
+                    await client.connect()
+                assert not isinstance(err.value, IxicareAuthError)
+                await client.close()
+                await asyncio.sleep(0.1)
+        finally:
+            loop.set_exception_handler(None)
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=False)
+        ) as unverified:
+            client = make_client(sim, unverified)
+            await client.connect()
+            assert client.connected
+            await client.close()
+    finally:
+        await sim.stop()
+
+
+async def test_close_leaves_nothing_running(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    before = asyncio.all_tasks()
+    client = make_client(simulator, session)
+    client.start()
+    async with asyncio.timeout(5):
+        while not client.connected:
+            await asyncio.sleep(0.01)
+    await client.close()
+    await asyncio.sleep(0)
+    # The server's own tasks (ping, service) are the simulator's business.
+    leftover = [
+        t
+        for t in asyncio.all_tasks() - before
+        if not t.done() and "engineio/async_server" not in repr(t)
+        and "engineio/async_socket" not in repr(t)
+        and "aiohttp/web_protocol" not in repr(t)
+    ]
+    assert leftover == []
+    assert client.state is ConnectionState.CLOSED
+    with pytest.raises(IxicareConnectionError):
+        await client.connect()
+
+
+async def test_token_never_in_repr_or_logs(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client(simulator, session)
+    assert TOKEN not in repr(client)
+    client.start()
+    await simulator.wait_for_clients(SITE_UUID, 1)
+    await simulator.restart()
+    await simulator.wait_for_clients(SITE_UUID, 1)
+    client.set_token("bad")
+    await simulator.disconnect_clients(SITE_UUID)
+    async with asyncio.timeout(5):
+        while client.state is not ConnectionState.AUTH_FAILED:
+            await asyncio.sleep(0.01)
+    await client.close()
+    assert TOKEN not in caplog.text
+    assert "Bearer" not in caplog.text
+
+
+def test_backoff_full_jitter() -> None:
+    backoff = Backoff(base=1, cap=300)
+    ceilings = [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+    for ceiling in ceilings:
+        assert 0 <= backoff.next_delay() <= ceiling
+    backoff.reset()
+    assert backoff.attempt == 0
+    assert backoff.next_delay() <= 1
+
+
+async def test_other_site_is_separate(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    await client.connect()
+    try:
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        other = simulator.make_devices(OTHER_SITE, 1)[0]
+        mine = simulator.make_devices(SITE_UUID, 1)[0]
+        await simulator.send_heartbeat(OTHER_SITE, other.mac, battery_level=1)
+        await simulator.send_heartbeat(SITE_UUID, mine.mac, battery_level=2)
+        await recorder.until(lambda: bool(recorder.heartbeats))
+        assert [h.device.battery_level for h in recorder.heartbeats] == [2]
+    finally:
+        await client.close()
