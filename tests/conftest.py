@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -15,8 +18,6 @@ from custom_components.ixicare.const import (
     CONF_UNAVAILABLE_AFTER,
     DOMAIN,
 )
-from homeassistant.const import CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
-from homeassistant.core import HomeAssistant
 from ixicare_simulator import IxicareSimulator
 
 pytest_plugins = "pytest_homeassistant_custom_component"
@@ -78,9 +79,12 @@ def mock_config_entry(simulator: IxicareSimulator) -> MockConfigEntry:
 @pytest.fixture
 async def init_integration(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
-) -> MockConfigEntry:
-    """Set the integration up against the simulator."""
+) -> AsyncGenerator[MockConfigEntry]:
+    """Set the integration up against the simulator; unload it before the simulator stops."""
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    return mock_config_entry
+    yield mock_config_entry
+    if mock_config_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+        await hass.async_block_till_done()

@@ -48,6 +48,7 @@ ALERT_SENSORS: tuple[IxicareAlertBinarySensorEntityDescription, ...] = tuple(
 
 CONNECTION_DESCRIPTION = BinarySensorEntityDescription(
     key="connection",
+    translation_key="connection",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
 )

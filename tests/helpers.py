@@ -1,0 +1,39 @@
+"""Helpers for the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from homeassistant.core import HomeAssistant
+
+
+async def wait_for(
+    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
+) -> None:
+    """Let the loop run until `predicate` holds (messages cross a real socket)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+    await hass.async_block_till_done()
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
+    """Return the state of an entity, or None when it does not exist."""
+    state = hass.states.get(entity_id)
+    return None if state is None else state.state
+
+
+def entity_id(hass: HomeAssistant, platform: str, mac: str, key: str) -> str:
+    """Return the entity id of a device entity from its unique id."""
+    from homeassistant.helpers import entity_registry as er
+
+    from custom_components.ixicare.const import DOMAIN
+
+    from .conftest import SITE_UUID
+
+    found = er.async_get(hass).async_get_entity_id(
+        platform, DOMAIN, f"{SITE_UUID}_{mac.lower()}_{key}"
+    )
+    assert found is not None, f"no {platform} entity {key} for {mac}"
+    return found

@@ -1,0 +1,57 @@
+"""Set-up, unload, devices appearing from messages, and persistence."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ixicare.const import DOMAIN
+from ixicare_simulator import IxicareSimulator
+
+from .conftest import SITE_UUID
+from .helpers import state_of, wait_for
+
+
+async def test_setup_and_unload(
+    hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
+) -> None:
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert state_of(hass, "binary_sensor.ixicare_8c1f2a3e_connection") == "on"
+    assert state_of(hass, "sensor.ixicare_8c1f2a3e_active_alerts") == "0"
+    assert simulator.connected_clients(SITE_UUID) == 1
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    await wait_for(hass, lambda: simulator.connected_clients(SITE_UUID) == 0)
+
+
+async def test_device_appears_from_first_message(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    device = simulator.make_devices(SITE_UUID, 1, seed=3)[0]
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=55.5)
+    mac = device.mac.lower()
+    name = f"ixi_{mac.replace(':', '')[-4:]}"
+    await wait_for(hass, lambda: state_of(hass, f"sensor.{name}_battery") == "55.5")
+    entry = device_registry.async_get_device(identifiers={(DOMAIN, mac)})
+    assert entry is not None
+    assert entry.name == f"IXI {mac.replace(':', '')[-4:].upper()}"
+    assert (dr.CONNECTION_NETWORK_MAC, mac) in entry.connections
+    assert entry.via_device_id is None
+    assert state_of(hass, f"sensor.{name}_zone") == device.zone
+    zone = hass.states.get(f"sensor.{name}_zone")
+    assert zone is not None
+    assert zone.attributes["floor"] == device.floor
+    assert state_of(hass, f"sensor.{name}_floor") == device.floor
+    assert state_of(hass, f"binary_sensor.{name}_man_down") == "off"
+    assert state_of(hass, f"sensor.{name}_active_alert") == "none"
+    phone = entity_registry.async_get(f"sensor.{name}_phone_number")
+    assert phone is not None
+    assert phone.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert phone.unique_id == f"{SITE_UUID}_{mac}_phone_number"
