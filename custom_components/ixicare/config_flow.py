@@ -167,6 +167,10 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
                     CONF_VERIFY_SSL: advanced.get(CONF_VERIFY_SSL, True),
                 }
                 errors = await _errors_for(self.hass, data)
+                if CONF_URL in errors:
+                    # The frontend shows errors of a section's fields only
+                    # when they are keyed by the section.
+                    errors[SECTION_ADVANCED] = errors.pop(CONF_URL)
                 if not errors:
                     title = (user_input.get(CONF_NAME) or "").strip()
                     return self.async_create_entry(
