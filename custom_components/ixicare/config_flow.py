@@ -15,7 +15,6 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     NumberSelector,
-    NumberSelectorConfig,
     NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
@@ -155,7 +154,9 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_SITE_UUID] = "invalid_site_uuid"
             else:
                 await self.async_set_unique_id(site_uuid)
-                self._abort_if_unique_id_configured()
+                # Reports only for an entry with an update listener, which we
+                # never add where OptionsFlowWithReload exists (compat.py).
+                self._abort_if_unique_id_configured()  # ha-compat: ignore
                 data = {
                     CONF_SITE_UUID: site_uuid,
                     CONF_TOKEN: user_input[CONF_TOKEN],
@@ -210,7 +211,7 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN]}
             errors = await _errors_for(self.hass, data)
             if not errors:
-                return self.async_update_reload_and_abort(
+                return self.async_update_reload_and_abort(  # ha-compat: ignore
                     entry, data_updates={CONF_TOKEN: user_input[CONF_TOKEN]}
                 )
         return self.async_show_form(
@@ -235,7 +236,7 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
             }
             errors = await _errors_for(self.hass, data)
             if not errors:
-                return self.async_update_reload_and_abort(
+                return self.async_update_reload_and_abort(  # ha-compat: ignore
                     entry,
                     data_updates={
                         key: data[key] for key in (*ADVANCED_KEYS, CONF_TOKEN)
@@ -262,13 +263,13 @@ class IxicareOptionsFlow(OptionsFlowBase):
 
         def seconds(low: int, high: int) -> NumberSelector:
             return NumberSelector(
-                NumberSelectorConfig(
-                    min=low,
-                    max=high,
-                    step=1,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement="s",
-                )
+                {
+                    "min": low,
+                    "max": high,
+                    "step": 1,
+                    "mode": NumberSelectorMode.BOX,
+                    "unit_of_measurement": "s",
+                }
             )
 
         schema = vol.Schema(
@@ -292,9 +293,12 @@ class IxicareOptionsFlow(OptionsFlowBase):
                     default=options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES),
                 ): vol.All(
                     NumberSelector(
-                        NumberSelectorConfig(
-                            min=1, max=100000, step=1, mode=NumberSelectorMode.BOX
-                        )
+                        {
+                            "min": 1,
+                            "max": 100000,
+                            "step": 1,
+                            "mode": NumberSelectorMode.BOX,
+                        }
                     ),
                     vol.Coerce(int),
                 ),

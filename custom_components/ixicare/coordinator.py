@@ -367,7 +367,11 @@ class IxicareCoordinator:
     @callback
     def _update_device_name(self, device: TrackedDevice) -> None:
         if device.resident and (device_id := self.device_id(device.mac)) is not None:
-            dr.async_get(self.hass).async_update_device(device_id, name=device.resident)
+            # Only `name` is passed: none of the reported arguments.
+            registry = dr.async_get(self.hass)
+            registry.async_update_device(  # ha-compat: ignore
+                device_id, name=device.resident
+            )
 
     @callback
     def async_forget_device(self, mac: str) -> None:
