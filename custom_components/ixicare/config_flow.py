@@ -43,7 +43,12 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .pyixicare import IxicareAuthError, IxicareClient, IxicareConnectionError
+from .pyixicare import (
+    IxicareAuthError,
+    IxicareClient,
+    IxicareConnectionError,
+    IxicareTLSError,
+)
 
 SECTION_ADVANCED = "advanced"
 ADVANCED_KEYS = (CONF_URL, CONF_SOCKETIO_PATH, CONF_NAMESPACE, CONF_VERIFY_SSL)
@@ -122,6 +127,9 @@ async def _errors_for(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str,
         await validate_connection(hass, data)
     except IxicareAuthError:
         return {"base": "invalid_auth"}
+    except IxicareTLSError as err:
+        LOGGER.debug("TLS certificate of the ixicare server refused: %s", err)
+        return {"base": "invalid_certificate"}
     except IxicareConnectionError as err:
         LOGGER.debug("Cannot connect to ixicare: %s", err)
         return {"base": "cannot_connect"}

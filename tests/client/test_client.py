@@ -26,8 +26,10 @@ from custom_components.ixicare.pyixicare import (
     IxicareCommandTimeoutError,
     IxicareConnectionError,
     IxicareNotConnectedError,
+    IxicareTLSError,
     UpdateResult,
 )
+from custom_components.ixicare.pyixicare.client import INVALID_FRAME_EVENT, _OrjsonCodec
 from ixicare_simulator import IxicareSimulator
 
 from ..conftest import OTHER_SITE, SITE_UUID, TOKEN
@@ -129,7 +131,11 @@ async def test_receives_alerts_and_heartbeats_in_order(
 
 @pytest.mark.parametrize(
     ("site", "token"),
-    [(SITE_UUID, "wrong-token"), (SITE_UUID, ""), ("11111111-2222-4333-8444-555555555555", TOKEN)],
+    [
+        (SITE_UUID, "wrong-token"),
+        (SITE_UUID, ""),
+        ("11111111-2222-4333-8444-555555555555", TOKEN),
+    ],
 )
 async def test_refused_token_is_an_auth_failure(
     simulator: IxicareSimulator, session: aiohttp.ClientSession, site: str, token: str
@@ -176,7 +182,10 @@ async def test_refused_namespace_is_an_auth_failure(
     await runner.setup()
     await aiohttp.web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
     client = IxicareClient(
-        session, url=f"http://127.0.0.1:{unused_tcp_port}", site_uuid=SITE_UUID, token=TOKEN
+        session,
+        url=f"http://127.0.0.1:{unused_tcp_port}",
+        site_uuid=SITE_UUID,
+        token=TOKEN,
     )
     try:
         with pytest.raises(IxicareAuthError):
@@ -198,8 +207,10 @@ async def test_reconnects_after_server_restart(
         for _ in range(3):
             await simulator.restart()
             await recorder.until(
-                lambda: recorder.states[-1] is ConnectionState.CONNECTED
-                and simulator.connected_clients(SITE_UUID) == 1
+                lambda: (
+                    recorder.states[-1] is ConnectionState.CONNECTED
+                    and simulator.connected_clients(SITE_UUID) == 1
+                )
             )
         assert client.stats.connections == 4
         assert recorder.states.count(ConnectionState.DISCONNECTED) >= 3
@@ -239,7 +250,10 @@ async def test_retention_replays_latest_status(
     try:
         await recorder.until(lambda: len(recorder.alerts) == 2)
         seen = {(a.alert.id, a.alert.status) for a in recorder.alerts}
-        assert seen == {(resolved, AlertStatus.RESOLVED), (still_open, AlertStatus.OPEN)}
+        assert seen == {
+            (resolved, AlertStatus.RESOLVED),
+            (still_open, AlertStatus.OPEN),
+        }
     finally:
         await client.close()
 
@@ -309,7 +323,9 @@ async def test_unanswered_command_times_out(
         alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
         simulator.ignore_next_command(SITE_UUID)
         with pytest.raises(IxicareCommandTimeoutError, match="within 0.3 s"):
-            await client.update_alert(device.mac, alert_id, AlertAction.ACCEPT, timeout=0.3)
+            await client.update_alert(
+                device.mac, alert_id, AlertAction.ACCEPT, timeout=0.3
+            )
         assert not client._pending
     finally:
         await client.close()
@@ -390,7 +406,9 @@ async def test_invalid_messages_are_counted_not_raised(
 
 
 async def test_callback_errors_do_not_break_the_session(
-    simulator: IxicareSimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     seen: list[float] = []
 
@@ -415,7 +433,9 @@ async def test_callback_errors_do_not_break_the_session(
 
 
 async def test_watchdog_reopens_a_silent_connection(
-    simulator: IxicareSimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     recorder = Recorder()
     client = make_client(simulator, session, recorder, idle_timeout=0.3)
@@ -452,7 +472,7 @@ async def test_tls_with_a_trusted_ca(socket_enabled: None) -> None:
         try:
             async with aiohttp.ClientSession() as untrusted:
                 client = make_client(sim, untrusted)
-                with pytest.raises(IxicareConnectionError) as err:
+                with pytest.raises(IxicareTLSError, match="certificate") as err:
                     await client.connect()
                 assert not isinstance(err.value, IxicareAuthError)
                 await client.close()
@@ -485,7 +505,8 @@ async def test_close_leaves_nothing_running(
     leftover = [
         t
         for t in asyncio.all_tasks() - before
-        if not t.done() and "engineio/async_server" not in repr(t)
+        if not t.done()
+        and "engineio/async_server" not in repr(t)
         and "engineio/async_socket" not in repr(t)
         and "aiohttp/web_protocol" not in repr(t)
     ]
@@ -496,7 +517,9 @@ async def test_close_leaves_nothing_running(
 
 
 async def test_token_never_in_repr_or_logs(
-    simulator: IxicareSimulator, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     client = make_client(simulator, session)
@@ -541,3 +564,14 @@ async def test_other_site_is_separate(
         assert [h.device.battery_level for h in recorder.heartbeats] == [2]
     finally:
         await client.close()
+
+
+def test_codec_reads_what_orjson_cannot() -> None:
+    assert _OrjsonCodec.loads('{"a": NaN}')["a"] != 0
+    # Deeper than orjson reads: the standard library takes it.
+    assert isinstance(_OrjsonCodec.loads("[" * 300 + "]" * 300), list)
+    assert _OrjsonCodec.loads('["alerts", {"cut": "in ha') == [
+        INVALID_FRAME_EVENT,
+        "unreadable JSON (JSONDecodeError)",
+    ]
+    assert _OrjsonCodec.dumps({"a": 1}) == '{"a":1}'

@@ -8,6 +8,7 @@ from .exceptions import (
     IxicareError,
     IxicareNotConnectedError,
     IxicareParseError,
+    IxicareTLSError,
 )
 from .models import (
     Alert,
@@ -49,6 +50,7 @@ __all__ = [
     "IxicareError",
     "IxicareNotConnectedError",
     "IxicareParseError",
+    "IxicareTLSError",
     "Location",
     "OutdoorLocation",
     "UpdateResult",

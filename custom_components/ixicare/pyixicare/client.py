@@ -13,8 +13,10 @@ from collections import deque
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
+import json
 import logging
 import random
+import ssl
 import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -30,6 +32,7 @@ from .exceptions import (
     IxicareConnectionError,
     IxicareNotConnectedError,
     IxicareParseError,
+    IxicareTLSError,
 )
 from .models import (
     AlertAction,
@@ -51,8 +54,17 @@ AUTH_FAILURE_STATUSES = frozenset({401, 403})
 HEALTH_CHECK_INTERVAL = 5.0
 
 
+INVALID_FRAME_EVENT = "ixicare:invalid-frame"
+
+
 class _OrjsonCodec:
-    """The `json` module interface socket.io packets use, backed by orjson."""
+    """The `json` module interface socket.io packets use, backed by orjson.
+
+    A frame orjson cannot read (NaN, deeper nesting than it allows) is tried
+    again with the standard library; a frame neither can read becomes a
+    private event, so it is counted like any invalid message instead of
+    raising inside python-socketio's receive task.
+    """
 
     @staticmethod
     def dumps(obj: Any, **kwargs: Any) -> str:
@@ -60,7 +72,14 @@ class _OrjsonCodec:
 
     @staticmethod
     def loads(data: str | bytes, **kwargs: Any) -> Any:
-        return orjson.loads(data)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as err:
+            return [INVALID_FRAME_EVENT, f"unreadable JSON ({type(err).__name__})"]
 
 
 class _OrjsonPacket(sio_packet.Packet):  # type: ignore[misc]
@@ -111,6 +130,19 @@ def _status_from_chain(err: BaseException | None) -> int | None:
         status = getattr(err, "status", None)
         if isinstance(err, aiohttp.ClientResponseError) and isinstance(status, int):
             return status
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _tls_error_in_chain(err: BaseException | None) -> str | None:
+    """Return why certificate verification failed, if it did."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, aiohttp.ClientConnectorCertificateError):
+            err = err.certificate_error
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return str(getattr(err, "verify_message", None) or err)
         err = err.__cause__ or err.__context__
     return None
 
@@ -208,6 +240,7 @@ class IxicareClient:
         sio.on(EVENT_HEARTBEATS, self._handle_heartbeats, namespace=namespace)
         sio.on("disconnect", self._handle_disconnect, namespace=namespace)
         sio.on("connect_error", self._handle_connect_error, namespace=namespace)
+        sio.on(INVALID_FRAME_EVENT, self._handle_invalid_frame, namespace=namespace)
         return sio
 
     async def connect(self, timeout: float = 10.0) -> None:
@@ -240,6 +273,10 @@ class IxicareClient:
             )
             if auth:
                 raise IxicareAuthError("the server refused the token") from None
+            if (tls := _tls_error_in_chain(err)) is not None:
+                raise IxicareTLSError(
+                    f"the server's TLS certificate is not trusted: {tls}"
+                ) from None
             reason = "timed out" if isinstance(err, TimeoutError) else str(err)
             raise IxicareConnectionError(f"cannot connect: {reason}") from None
         if not self._session_alive(sio):
@@ -421,6 +458,10 @@ class IxicareClient:
         self.stats.alerts += 1
         if self._on_alert is not None:
             self._dispatch(self._on_alert, message)
+
+    def _handle_invalid_frame(self, reason: Any = None, *_: Any) -> None:
+        self.stats.last_message = time.monotonic()
+        self._invalid("frame", None, IxicareParseError("message", str(reason)))
 
     def _handle_heartbeats(self, payload: Any = None, *_: Any) -> None:
         self.stats.last_message = time.monotonic()

@@ -25,6 +25,10 @@ class IxicareAuthError(IxicareConnectionError):
     """The server refused the token (HTTP 401/403 or a refused namespace)."""
 
 
+class IxicareTLSError(IxicareConnectionError):
+    """The server's TLS certificate could not be verified."""
+
+
 class IxicareNotConnectedError(IxicareConnectionError):
     """A command was sent while no session is established."""
 
