@@ -1,0 +1,269 @@
+"""Hostile input: fuzzed messages never raise, never create or change anything."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ixicare.const import CONF_MAX_DEVICES, DOMAIN
+from custom_components.ixicare.pyixicare import (
+    IxicareParseError,
+    parse_alerts_message,
+    parse_heartbeat,
+)
+from ixicare_simulator import IxicareSimulator
+
+from .client.test_parser import ALERT, HEARTBEAT, RESPONSE
+from .conftest import SITE_UUID
+from .helpers import wait_for
+
+MESSAGES_PER_RUN = 10_000
+BATCH = 10
+
+HOSTILE_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 1e300, -5, 101, 1e12]),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "<script>alert(1)</script>",
+            "\x00\x01\x1b[31m",
+            "\ud800",
+            "x" * 1_048_576,
+            "00:02:04:06:08:0G",
+            "",
+        ]
+    ),
+    st.binary(max_size=20),
+)
+HOSTILE = st.recursive(
+    HOSTILE_SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.text(max_size=12), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+PATHS = [
+    ("version",),
+    ("type",),
+    ("device",),
+    ("device", "id"),
+    ("device", "battery_level"),
+    ("device", "last_update"),
+    ("device", "phone_number"),
+    ("alert",),
+    ("alert", "id"),
+    ("alert", "type"),
+    ("alert", "status"),
+    ("alert", "timestamp"),
+    ("user",),
+    ("user", "name"),
+    ("location",),
+    ("location", "indoor"),
+    ("location", "indoor", "zone"),
+    ("location", "indoor", "last_update"),
+    ("location", "outdoor", "latitude"),
+    ("location", "outdoor", "longitude"),
+    ("result",),
+    ("device_id",),
+]
+
+
+def deep(levels: int) -> Any:
+    value: Any = {}
+    for _ in range(levels):
+        value = {"n": value}
+    return value
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, Any]:
+    """A valid message with one field made hostile, removed, or the whole replaced."""
+    topic = draw(st.sampled_from(["alerts", "heartbeats"]))
+    base = {
+        "alerts": draw(st.sampled_from([ALERT, RESPONSE])),
+        "heartbeats": HEARTBEAT,
+    }[topic]
+    message = copy.deepcopy(base)
+    mode = draw(st.integers(0, 9))
+    if mode == 0:
+        return topic, draw(HOSTILE)
+    if mode == 1:
+        return topic, deep(draw(st.integers(50, 400)))
+    path = draw(st.sampled_from(PATHS))
+    target = message
+    for key in path[:-1]:
+        if not isinstance(target, dict) or key not in target:
+            return topic, message
+        target = target[key]
+    if not isinstance(target, dict):
+        return topic, message
+    if mode == 2:
+        target.pop(path[-1], None)
+    else:
+        target[path[-1]] = draw(HOSTILE)
+    if draw(st.booleans()):
+        message[draw(st.text(max_size=8))] = draw(HOSTILE)
+    return topic, message
+
+
+def parse(topic: str, payload: Any) -> Any:
+    return (
+        parse_heartbeat(payload)
+        if topic == "heartbeats"
+        else parse_alerts_message(payload)
+    )
+
+
+@settings(
+    max_examples=MESSAGES_PER_RUN // BATCH,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+@given(st.lists(mutated(), min_size=BATCH, max_size=BATCH))
+def test_parser_never_raises_anything_else(batch: list[tuple[str, Any]]) -> None:
+    """10,000 generated messages: parsed, or rejected naming a field."""
+    for topic, payload in batch:
+        try:
+            parse(topic, payload)
+        except IxicareParseError as err:
+            assert err.field
+            assert err.reason
+
+
+async def test_handler_fuzz(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """10,000 generated messages through the client's receive path into HA."""
+    coordinator = init_integration.runtime_data.coordinator
+    client = coordinator.client
+    handlers = {
+        "alerts": client._handle_alerts,
+        "heartbeats": client._handle_heartbeats,
+    }
+    counts = {"valid": 0, "invalid": 0}
+
+    def snapshot() -> tuple[Any, ...]:
+        return (
+            len(coordinator.state.devices),
+            len(coordinator.state.alerts),
+            tuple(sorted((s.entity_id, s.state) for s in hass.states.async_all())),
+        )
+
+    @settings(
+        max_examples=MESSAGES_PER_RUN // BATCH,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
+    @given(st.lists(mutated(), min_size=BATCH, max_size=BATCH))
+    def run(batch: list[tuple[str, Any]]) -> None:
+        for topic, payload in batch:
+            try:
+                parse(topic, payload)
+            except IxicareParseError:
+                before = snapshot()
+                handlers[topic](payload)
+                assert snapshot() == before
+                counts["invalid"] += 1
+            else:
+                handlers[topic](payload)
+                counts["valid"] += 1
+
+    caplog.set_level(logging.WARNING)
+    run()
+    assert counts["valid"] + counts["invalid"] == MESSAGES_PER_RUN
+    assert counts["invalid"] > MESSAGES_PER_RUN // 2
+    assert client.stats.invalid == counts["invalid"]
+    assert coordinator.stats.invalid == counts["invalid"]
+    # Logged once, rate-limited: a handful of lines, not thousands.
+    warnings = [r for r in caplog.records if "Ignored an invalid" in r.message]
+    assert 1 <= len(warnings) <= 2
+    await hass.async_block_till_done()
+    # Valid messages that follow are still handled, over the real socket.
+    device = simulator.make_devices(SITE_UUID, 1, seed=61)[0]
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=64)
+    await wait_for(hass, lambda: device.mac.lower() in coordinator.state.devices)
+
+
+async def test_hostile_frames_over_the_socket(
+    hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
+) -> None:
+    coordinator = init_integration.runtime_data.coordinator
+    payloads: list[Any] = [
+        b"\x00\xff\xfe binary",
+        "not json at all",
+        [1, 2, 3],
+        None,
+        deep(300),
+        {"version": "1.0.0", "type": "HEARTBEAT", "device": {"id": "<img src=x>"}},
+        {**HEARTBEAT, "device": {**HEARTBEAT["device"], "battery_level": 1e308 * 10}},
+        {**HEARTBEAT, "device": {**HEARTBEAT["device"], "id": "x" * 1_048_576}},
+    ]
+    for payload in payloads:
+        await simulator.send_raw(SITE_UUID, "heartbeats", payload)
+        await simulator.send_raw(SITE_UUID, "alerts", payload)
+    device = simulator.make_devices(SITE_UUID, 1, seed=63)[0]
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=50)
+    await wait_for(hass, lambda: device.mac.lower() in coordinator.state.devices)
+    assert coordinator.client.stats.invalid == 2 * len(payloads)
+    assert len(coordinator.state.devices) == 1
+    assert coordinator.client.connected
+
+
+async def test_device_flood_is_capped(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    mock_config_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_MAX_DEVICES: 5}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = mock_config_entry.runtime_data.coordinator
+    flood = simulator.make_devices(SITE_UUID, 40, seed=67)
+    for device in flood:
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=50)
+    await wait_for(hass, lambda: coordinator.stats.refused_devices == 35)
+    assert len(coordinator.state.devices) == 5
+    devices = dr.async_entries_for_config_entry(
+        device_registry, mock_config_entry.entry_id
+    )
+    assert len(devices) == 6  # five residents and the site
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"device_limit_{mock_config_entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "title": mock_config_entry.title,
+        "limit": "5",
+    }
+    assert caplog.text.count("reached its limit of 5 devices") == 1
+    # Known devices are still served.
+    await simulator.send_heartbeat(SITE_UUID, flood[0].mac, battery_level=11)
+    await wait_for(
+        hass,
+        lambda: coordinator.state.devices[flood[0].mac.lower()].battery_level == 11,
+    )
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
