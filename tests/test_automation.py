@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components import automation
+from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -13,11 +18,6 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.ixicare.const import DOMAIN, EVENT_ALERT
 from custom_components.ixicare.logbook import async_describe_events, describe_alert
-from homeassistant.components import automation
-from homeassistant.components.device_automation import DeviceAutomationType
-from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
