@@ -42,9 +42,14 @@ _ALERT_TYPES = {t.value: t for t in AlertType if t is not AlertType.UNKNOWN}
 
 def normalize_mac(value: str) -> str:
     """Return a MAC address lower-case and colon-separated, or raise ValueError."""
-    if not _MAC_RE.match(value):
+    match = _MAC_RE.match(value)
+    if match is None:
         raise ValueError("not a MAC address")
-    digits = re.sub(r"[:-]", "", value).lower()
+    # The pattern allows a trailing newline ($): the address is the prefix.
+    separator = match.group(1)
+    if separator:
+        return value[:17].replace("-", ":").lower()
+    digits = value[:12].lower()
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
@@ -57,16 +62,19 @@ def _obj(value: Any, field: str) -> Mapping[str, Any]:
 def _str(
     obj: Mapping[str, Any], key: str, path: str, *, required: bool = True
 ) -> str | None:
-    field = f"{path}.{key}" if path else key
+    # The field's path is only formatted for an error: this runs per field.
     if key not in obj:
         if required:
-            raise IxicareParseError(field, "is missing")
+            raise IxicareParseError(f"{path}.{key}" if path else key, "is missing")
         return None
     value = obj[key]
     if not isinstance(value, str):
-        raise IxicareParseError(field, "must be a string")
+        raise IxicareParseError(f"{path}.{key}" if path else key, "must be a string")
     if len(value) > MAX_STRING_LENGTH:
-        raise IxicareParseError(field, f"is longer than {MAX_STRING_LENGTH} characters")
+        raise IxicareParseError(
+            f"{path}.{key}" if path else key,
+            f"is longer than {MAX_STRING_LENGTH} characters",
+        )
     return value
 
 
@@ -85,20 +93,21 @@ def _num(
     low: float | None = None,
     high: float | None = None,
 ) -> float | None:
-    field = f"{path}.{key}"
     if key not in obj:
         if required:
-            raise IxicareParseError(field, "is missing")
+            raise IxicareParseError(f"{path}.{key}", "is missing")
         return None
     value = obj[key]
     # bool is an int in Python, but not a number in JSON.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise IxicareParseError(field, "must be a number")
+        raise IxicareParseError(f"{path}.{key}", "must be a number")
     number = float(value)
     if not math.isfinite(number):
-        raise IxicareParseError(field, "must be a finite number")
+        raise IxicareParseError(f"{path}.{key}", "must be a finite number")
     if (low is not None and number < low) or (high is not None and number > high):
-        raise IxicareParseError(field, f"must be between {low:g} and {high:g}")
+        raise IxicareParseError(
+            f"{path}.{key}", f"must be between {low:g} and {high:g}"
+        )
     return number
 
 
