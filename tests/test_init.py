@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -55,3 +57,22 @@ async def test_device_appears_from_first_message(
     assert phone is not None
     assert phone.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert phone.unique_id == f"{SITE_UUID}_{mac}_phone_number"
+
+
+async def test_steady_messages_do_not_postpone_the_save(
+    hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
+) -> None:
+    coordinator = init_integration.runtime_data.coordinator
+    device = simulator.make_devices(SITE_UUID, 1, seed=4)[0]
+    with patch.object(coordinator._store, "async_delay_save") as delay_save:
+        for level in (50, 51, 52):
+            await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=level)
+        await wait_for(hass, lambda: coordinator.stats.heartbeats == 3)
+        # One save is asked for; later messages do not push it back.
+        assert delay_save.call_count == 1
+        data_func = delay_save.call_args.args[0]
+        assert [d["battery_level"] for d in data_func()["devices"]] == [52.0]
+        # Once written, the next change asks for the next save.
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=53)
+        await wait_for(hass, lambda: coordinator.stats.heartbeats == 4)
+        assert delay_save.call_count == 2

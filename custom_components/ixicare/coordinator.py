@@ -110,6 +110,7 @@ class IxicareCoordinator:
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
+        self._save_pending = False
         self._device_listeners: dict[str, list[DeviceListener]] = {}
         self._transition_listeners: dict[str, list[TransitionListener]] = {}
         self._site_listeners: list[DeviceListener] = []
@@ -391,10 +392,16 @@ class IxicareCoordinator:
 
     @callback
     def _schedule_save(self) -> None:
-        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        # One delayed save per batch of changes: asking the store again on
+        # every message would postpone the write for as long as messages
+        # keep coming less than SAVE_DELAY apart.
+        if not self._save_pending:
+            self._save_pending = True
+            self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
 
     @callback
     def _data_to_save(self) -> dict[str, Any]:
+        self._save_pending = False
         self.state.prune_ended(time.time(), ENDED_ALERT_MEMORY)
         return self.state.as_dict()
 
