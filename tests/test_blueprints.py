@@ -1,0 +1,450 @@
+"""The blueprints and the example dashboard, against the simulator.
+
+The blueprints load through Home Assistant's blueprint schema and become valid
+automations; they run for real (a MAN_DOWN turns the demo's light on, and a
+heartbeat, a replay or a reload does not; the Accept and Resolve buttons reach
+the server). The example dashboard's entities exist once the demo's devices
+(same seed and count) are known.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+import shutil
+import sys
+from typing import Any
+import uuid
+
+from homeassistant.components import automation
+from homeassistant.components.automation.config import (
+    AUTOMATION_BLUEPRINT_SCHEMA,
+    async_validate_config_item,
+)
+from homeassistant.components.blueprint.models import Blueprint, BlueprintInputs
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import yaml as yaml_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+import yaml
+
+from custom_components.ixicare.const import DOMAIN
+from ixicare_simulator import IxicareSimulator
+
+from .conftest import SITE_UUID
+from .helpers import entity_id, state_of, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+BLUEPRINTS = ROOT / "blueprints" / "automation" / "ixicare"
+LIGHTS = "lights_on_when_down"
+NOTIFY = "notify_caregivers"
+LIGHT = "light.corridor"
+
+sys.path.insert(0, str(ROOT / "scripts"))
+demo_dashboard: Any = importlib.import_module("demo_dashboard")
+demo_setup: Any = importlib.import_module("demo_setup")
+
+
+def load_blueprint(name: str) -> Blueprint:
+    path = BLUEPRINTS / f"{name}.yaml"
+    return Blueprint(
+        yaml_util.load_yaml_dict(str(path)),
+        path=str(path),
+        expected_domain="automation",
+        schema=AUTOMATION_BLUEPRINT_SCHEMA,
+    )
+
+
+@pytest.fixture
+def blueprints(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Install the blueprints where Home Assistant looks for them."""
+    hass.config.config_dir = str(tmp_path)
+    shutil.copytree(BLUEPRINTS, tmp_path / "blueprints" / "automation" / "ixicare")
+
+
+@pytest.fixture
+async def light(hass: HomeAssistant) -> str:
+    """Set up the demo's template light (the same configuration as the demo)."""
+    config = demo_setup.DEMO_LIGHT_CONFIG
+    for domain in ("input_boolean", "input_number", "light"):
+        assert await async_setup_component(hass, domain, {domain: config[domain]})
+    await hass.async_block_till_done()
+    assert state_of(hass, LIGHT) == "off"
+    return LIGHT
+
+
+async def turn_off(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        "light", "turn_off", {"entity_id": LIGHT}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, LIGHT) == "off"
+
+
+async def use_blueprints(hass: HomeAssistant, *configs: dict[str, Any]) -> None:
+    """Set the automation integration up with blueprint automations."""
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: [
+                {
+                    "id": f"test_{number}",
+                    "alias": f"Test {number}",
+                    "use_blueprint": {"path": f"ixicare/{name}.yaml", "input": inputs},
+                }
+                for number, (name, inputs) in enumerate(
+                    (config["name"], config["input"]) for config in configs
+                )
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    for number in range(len(configs)):
+        assert state_of(hass, f"automation.test_{number}") == "on"
+
+
+async def known_devices(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    entry: MockConfigEntry,
+    count: int,
+    seed: int,
+) -> list[Any]:
+    """Create devices in the simulator and wait until Home Assistant knows them."""
+    devices = simulator.make_devices(SITE_UUID, count, seed=seed)
+    for device in devices:
+        await simulator.send_heartbeat(SITE_UUID, device.mac)
+    coordinator = entry.runtime_data.coordinator
+    await wait_for(hass, lambda: len(coordinator.state.devices) >= count)
+    return devices
+
+
+def device_id(hass: HomeAssistant, mac: str) -> str:
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, mac.lower())})
+    assert device is not None
+    return device.id
+
+
+@pytest.mark.parametrize(
+    ("name", "inputs", "expected"),
+    [
+        (
+            LIGHTS,
+            {"lights": {"entity_id": LIGHT}},
+            {"alert_type", "residents", "lights", "brightness"},
+        ),
+        (
+            NOTIFY,
+            {"notify_action": "notify.caregivers"},
+            {"phones", "notify_action", "alert_types", "accept_text", "resolve_text"},
+        ),
+    ],
+)
+async def test_blueprint_is_valid(
+    hass: HomeAssistant, name: str, inputs: dict[str, Any], expected: set[str]
+) -> None:
+    blueprint = load_blueprint(name)
+    assert blueprint.domain == "automation"
+    assert set(blueprint.inputs) == expected
+    assert blueprint.validate() is None  # e.g. the minimal Home Assistant version
+    blueprint_inputs = BlueprintInputs(
+        blueprint,
+        {"use_blueprint": {"path": f"ixicare/{name}.yaml", "input": inputs}},
+    )
+    blueprint_inputs.validate()
+    config = blueprint_inputs.async_substitute()
+    validated = await async_validate_config_item(hass, "test", config)
+    assert validated is not None
+    assert validated.validation_status == "ok"
+    assert validated.validation_error is None
+
+
+def test_lights_blueprint_triggers_on_the_bus_event_only() -> None:
+    """No state trigger: an event entity's restore would otherwise replay alerts."""
+    data = yaml_util.load_yaml_dict(str(BLUEPRINTS / f"{LIGHTS}.yaml"))
+    triggers = data["triggers"]
+    assert {trigger["trigger"] for trigger in triggers} == {"event"}
+    assert {trigger["event_data"]["transition"] for trigger in triggers} == {
+        "raised",
+        "escalated",
+    }
+
+
+@pytest.mark.usefixtures("blueprints")
+async def test_lights_on_when_someone_is_down(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    light: str,
+) -> None:
+    first, second = await known_devices(hass, simulator, init_integration, 2, seed=12)
+    await use_blueprints(
+        hass,
+        {"name": LIGHTS, "input": {"lights": {"entity_id": light}, "brightness": 60}},
+    )
+    coordinator = init_integration.runtime_data.coordinator
+
+    # Another alert type does not turn the light on.
+    panic = await simulator.raise_alert(SITE_UUID, first.mac, "PANIC_BUTTON")
+    panic_sensor = entity_id(hass, "binary_sensor", first.mac, "panic_button")
+    await wait_for(hass, lambda: state_of(hass, panic_sensor) == "on")
+    assert state_of(hass, light) == "off"
+
+    # A MAN_DOWN does, with the brightness asked for.
+    fall = await simulator.raise_alert(SITE_UUID, second.mac, "MAN_DOWN")
+    await wait_for(hass, lambda: state_of(hass, light) == "on")
+    state = hass.states.get(light)
+    assert state is not None
+    assert state.attributes["brightness"] == 153  # 60 % of 255
+    await turn_off(hass)
+
+    # A heartbeat does not.
+    await simulator.send_heartbeat(SITE_UUID, second.mac, battery_level=42)
+    battery = entity_id(hass, "sensor", second.mac, "battery")
+    await wait_for(hass, lambda: state_of(hass, battery) == "42.0")
+    assert state_of(hass, light) == "off"
+
+    # Nor does the server sending the active alerts again after a reconnection.
+    simulator.replay_active_on_connect = True
+    alerts = coordinator.stats.alerts
+    await simulator.disconnect_clients(SITE_UUID)
+    await wait_for(hass, lambda: coordinator.stats.alerts >= alerts + 2, timeout=30)
+    assert coordinator.client.connected
+    assert state_of(hass, light) == "off"
+
+    # Nor a reload of the integration (entities come back, alerts replayed).
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    coordinator = init_integration.runtime_data.coordinator
+    await wait_for(hass, lambda: coordinator.stats.alerts >= 2, timeout=30)
+    man_down = entity_id(hass, "binary_sensor", second.mac, "man_down")
+    assert state_of(hass, man_down) == "on"
+    assert state_of(hass, light) == "off"
+
+    # Nor the end of the fall.
+    await simulator.set_alert_status(SITE_UUID, fall, "RESOLVED")
+    await wait_for(hass, lambda: state_of(hass, man_down) == "off")
+    assert state_of(hass, light) == "off"
+
+    # A panic button that turns out to be a fall does.
+    await simulator.escalate_alert(SITE_UUID, panic, "MAN_DOWN")
+    await wait_for(hass, lambda: state_of(hass, light) == "on")
+
+
+@pytest.mark.usefixtures("blueprints")
+async def test_lights_only_for_chosen_residents(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    light: str,
+) -> None:
+    first, second = await known_devices(hass, simulator, init_integration, 2, seed=5)
+    await use_blueprints(
+        hass,
+        {
+            "name": LIGHTS,
+            "input": {
+                "alert_type": "GEOFENCING",
+                "residents": [device_id(hass, first.mac)],
+                "lights": {"entity_id": light},
+            },
+        },
+    )
+    await simulator.raise_alert(SITE_UUID, second.mac, "GEOFENCING")
+    geofencing = entity_id(hass, "binary_sensor", second.mac, "geofencing")
+    await wait_for(hass, lambda: state_of(hass, geofencing) == "on")
+    assert state_of(hass, light) == "off"
+    await simulator.raise_alert(SITE_UUID, first.mac, "GEOFENCING")
+    await wait_for(hass, lambda: state_of(hass, light) == "on")
+    state = hass.states.get(light)
+    assert state is not None
+    assert state.attributes["brightness"] == 255  # the default 100 %
+
+
+def notification_buttons(call: Any) -> list[str]:
+    return [button["action"] for button in call.data["data"].get("actions", [])]
+
+
+@pytest.mark.usefixtures("blueprints")
+async def test_notify_caregivers_accept_and_resolve(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    (resident,) = await known_devices(hass, simulator, init_integration, 1, seed=9)
+    # A phone of the companion app, and its notify action.
+    phone_entry = MockConfigEntry(domain="mobile_app", title="Pixel 7")
+    phone_entry.add_to_hass(hass)
+    phone = device_registry.async_get_or_create(
+        config_entry_id=phone_entry.entry_id,
+        identifiers={("mobile_app", "pixel-7")},
+        name="Pixel 7",
+    )
+    phone_calls = async_mock_service(hass, "notify", "mobile_app_pixel_7")
+    group_calls = async_mock_service(hass, "notify", "caregivers")
+    await use_blueprints(
+        hass,
+        {
+            "name": NOTIFY,
+            "input": {
+                "phones": [phone.id],
+                "notify_action": "notify.caregivers",
+                "alert_types": ["MAN_DOWN", "PANIC_BUTTON"],
+                "accept_text": "I'm on it",
+            },
+        },
+    )
+
+    # A type nobody asked for sends nothing.
+    battery = await simulator.raise_alert(SITE_UUID, resident.mac, "CRITICAL_BATTERY")
+    sensor = entity_id(hass, "binary_sensor", resident.mac, "critical_battery")
+    await wait_for(hass, lambda: state_of(hass, sensor) == "on")
+    await simulator.set_alert_status(SITE_UUID, battery, "RESOLVED")
+    await wait_for(hass, lambda: state_of(hass, sensor) == "off")
+    assert phone_calls == group_calls == []
+
+    # A fall: both get the notification with the two buttons.
+    fall = await simulator.raise_alert(SITE_UUID, resident.mac, "MAN_DOWN")
+    await wait_for(hass, lambda: len(phone_calls) == len(group_calls) == 1)
+    call = phone_calls[0]
+    assert call.data["title"] == f"{resident.name} is down"
+    assert call.data["message"] == f"MAN_DOWN in {resident.zone}"
+    assert call.data["data"]["tag"] == f"ixicare-{fall}"
+    assert call.data["data"]["actions"] == [
+        {"action": f"ACCEPT_{fall}", "title": "I'm on it"},
+        {"action": f"RESOLVE_{fall}", "title": "Resolve"},
+    ]
+    assert group_calls[0].data == call.data
+
+    # Buttons of something else are none of its business.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": "SNOOZE_1"})
+    hass.bus.async_fire(
+        "mobile_app_notification_action", {"action": f"ACCEPT_{uuid.uuid4()}"}
+    )
+    await hass.async_block_till_done()
+    assert simulator.uplinks(SITE_UUID) == []
+
+    # Accept: the server is told, and the notification keeps only Resolve.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": f"ACCEPT_{fall}"})
+    await wait_for(hass, lambda: len(phone_calls) == 2, timeout=10)
+    assert simulator.alerts(SITE_UUID)[fall]["status"] == "ACCEPTED"
+    uplink = simulator.uplinks(SITE_UUID)[-1]
+    assert uplink["alert"] == {"id": fall, "action": "ACCEPT"}
+    assert notification_buttons(phone_calls[1]) == [f"RESOLVE_{fall}"]
+    assert phone_calls[1].data["data"]["tag"] == f"ixicare-{fall}"
+
+    # Resolve: the server is told, and the notification is cleared.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": f"RESOLVE_{fall}"})
+    await wait_for(hass, lambda: len(phone_calls) == 3, timeout=10)
+    assert simulator.alerts(SITE_UUID)[fall]["status"] == "RESOLVED"
+    assert phone_calls[2].data == {
+        "message": "clear_notification",
+        "data": {"tag": f"ixicare-{fall}"},
+    }
+    assert len(group_calls) == 3
+
+    # A panic button escalated to a fall notifies again.
+    panic = await simulator.raise_alert(SITE_UUID, resident.mac, "PANIC_BUTTON")
+    await simulator.escalate_alert(SITE_UUID, panic, "MAN_DOWN")
+    await wait_for(hass, lambda: len(phone_calls) == 5)
+    assert phone_calls[4].data["message"] == (
+        f"MAN_DOWN in {resident.zone} (escalated from PANIC_BUTTON)"
+    )
+
+
+@pytest.mark.usefixtures("blueprints")
+async def test_notify_caregivers_in_home_assistant(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The demo's use: Home Assistant's own notifications, dismissed at the end."""
+    (resident,) = await known_devices(hass, simulator, init_integration, 1, seed=3)
+    assert await async_setup_component(hass, "persistent_notification", {})
+    assert await async_setup_component(hass, "notify", {})
+    await use_blueprints(
+        hass,
+        {"name": NOTIFY, "input": {"notify_action": "notify.persistent_notification"}},
+    )
+    client = await hass_ws_client(hass)
+
+    async def notifications() -> dict[str, Any]:
+        await client.send_json_auto_id({"type": "persistent_notification/get"})
+        answer = await client.receive_json()
+        return {note["notification_id"]: note for note in answer["result"]}
+
+    fall = await simulator.raise_alert(SITE_UUID, resident.mac, "MAN_DOWN")
+    man_down = entity_id(hass, "binary_sensor", resident.mac, "man_down")
+    await wait_for(hass, lambda: state_of(hass, man_down) == "on")
+    note = (await notifications())[f"ixicare-{fall}"]
+    assert note["title"] == f"{resident.name} is down"
+    await simulator.set_alert_status(SITE_UUID, fall, "CANCELLED")
+    await wait_for(hass, lambda: state_of(hass, man_down) == "off")
+    assert f"ixicare-{fall}" not in await notifications()
+
+
+async def test_dashboard_entities_exist(
+    hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
+) -> None:
+    """The demo's devices (same seed and count) have every entity of the dashboard."""
+    assert demo_dashboard.DEMO_SITE == SITE_UUID
+    residents = demo_dashboard.residents()
+    devices = simulator.make_devices(
+        SITE_UUID, demo_dashboard.DEMO_DEVICES, seed=demo_dashboard.DEMO_SEED
+    )
+    assert [(d.mac, d.name) for d in devices] == [(r.mac, r.name) for r in residents]
+    # What the demo's set-up does: a heartbeat each, the IXI PROs outdoors once.
+    for resident in residents:
+        outdoor = (56.8233, 22.1626) if resident.gps else None
+        changes = {"outdoor": outdoor} if outdoor else {}
+        await simulator.send_heartbeat(SITE_UUID, resident.mac, **changes)
+    expected = demo_dashboard.expected_entity_ids()
+    registry = er.async_get(hass)
+
+    def registered() -> dict[str, str | None]:
+        return {
+            unique_id: registry.async_get_entity_id(
+                wanted.split(".")[0], DOMAIN, unique_id
+            )
+            for unique_id, wanted in expected.items()
+        }
+
+    await wait_for(hass, lambda: None not in registered().values())
+    assert registered() == expected
+
+    dashboard = yaml.safe_load(demo_dashboard.DASHBOARD_FILE.read_text("utf-8"))
+    wanted = demo_setup.dashboard_entity_ids(dashboard)
+    assert len(wanted) > 30
+    assert sorted(wanted - set(hass.states.async_entity_ids())) == []
+
+
+def card_types(node: Any) -> set[str]:
+    types: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), str):
+            types.add(node["type"])
+        for value in node.values():
+            types |= card_types(value)
+    elif isinstance(node, list):
+        for item in node:
+            types |= card_types(item)
+    return types
+
+
+def test_dashboard_file_is_current_and_built_in() -> None:
+    text = demo_dashboard.DASHBOARD_FILE.read_text("utf-8")
+    assert text == demo_dashboard.dashboard_yaml(), (
+        "dashboards/ixicare.yaml is stale: run scripts/demo_dashboard.py"
+    )
+    types = card_types(yaml.safe_load(text))
+    assert not {t for t in types if t.startswith("custom:")}
+    assert {"entity-filter", "conditional", "map", "entities", "tile"} <= types
