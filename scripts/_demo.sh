@@ -42,6 +42,10 @@ port_in_use() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # script never does), so the process id is also the group id: demo_stop ends
 # the command with everything it started. Run from $ROOT, not in a subshell.
 STARTED_PID=""
+
+# Keep the previous run's log as FILE.1, as Home Assistant does with its own.
+_rotate() { if [ -f "$1" ]; then mv -f "$1" "$1.1"; fi; }
+
 _start_group() {
   local out="$1"
   shift
@@ -57,14 +61,14 @@ start_simulator() {
   token="$(demo_const DEMO_TOKEN)"
   log "Starting the ixicare simulator on $SIM_URL (seed $seed, $devices residents; log: $DEMO_CONFIG/simulator.log)"
   mkdir -p "$DEMO_CONFIG"
+  _rotate "$DEMO_CONFIG/simulator.log"
   _start_group "$DEMO_CONFIG/simulator.log" \
     "$VENV/bin/python" -m ixicare_simulator --host 127.0.0.1 --port "$DEMO_SIM_PORT" \
     --site "$site:$token" --devices "$devices" --seed "$seed" \
     --scenario --rate "$DEMO_RATE" --tick "$DEMO_TICK"
   SIM_PID="$STARTED_PID"
-  local i
-  for i in $(seq 1 100); do
-    if grep -q "ixicare simulator ready" "$DEMO_CONFIG/simulator.log" 2>/dev/null; then
+  for _ in $(seq 1 300); do
+    if port_in_use "$DEMO_SIM_PORT"; then
       return 0
     fi
     kill -0 "$SIM_PID" 2>/dev/null || break
@@ -78,6 +82,7 @@ start_hass() {
   log "Starting Home Assistant on $HA_URL (log: $DEMO_CONFIG/home-assistant.log)"
   # --skip-pip: Home Assistant must not install packages into the test
   # virtualenv; requirements_dev.txt brings what the demo uses.
+  _rotate "$DEMO_CONFIG/hass.console.log"
   _start_group "$DEMO_CONFIG/hass.console.log" \
     "$VENV/bin/hass" -c "$DEMO_CONFIG" --skip-pip
   HASS_PID="$STARTED_PID"
@@ -85,12 +90,12 @@ start_hass() {
 
 # Stop a process group: SIGTERM, then SIGKILL after a grace period.
 _stop_group() {
-  local pid="$1" name="$2" i
+  local pid="$1" name="$2"
   [ -n "$pid" ] || return 0
   kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
   log "Stopping $name" 2>/dev/null
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -118,7 +123,7 @@ demo_stop() {
 # Install, prepare the config directory, start the simulator and Home
 # Assistant, and set the demo up. The caller traps EXIT with demo_stop.
 demo_start() {
-  cd "$ROOT"
+  cd "$ROOT" || die "cannot enter $ROOT"
   ensure_demo_requirements
   for port in "$DEMO_HA_PORT" "$DEMO_SIM_PORT"; do
     if port_in_use "$port"; then
