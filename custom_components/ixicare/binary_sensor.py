@@ -19,7 +19,12 @@ from . import IxicareConfigEntry
 from .const import ATTR_ALERT_ID, ATTR_RAISED_AT, ATTR_RESIDENT, ATTR_STATUS
 from .entity import IxicareDeviceEntity, IxicareSiteEntity
 from .pyixicare import AlertType
-from .pyixicare.state import TrackedAlert, TrackedDevice
+from .pyixicare.state import (
+    CHANGED_ALERTS,
+    CHANGED_RESIDENT,
+    TrackedAlert,
+    TrackedDevice,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -84,6 +89,7 @@ class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):
     """On while an alert of one type is open or accepted on the device."""
 
     entity_description: IxicareAlertBinarySensorEntityDescription
+    _shows = CHANGED_ALERTS | CHANGED_RESIDENT
 
     def _alert(self) -> TrackedAlert | None:
         alert_type = self.entity_description.alert_type

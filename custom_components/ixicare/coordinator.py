@@ -48,7 +48,13 @@ from .const import (
     STORAGE_VERSION,
 )
 from .pyixicare import AlertEvent, ConnectionState, HeartbeatEvent, IxicareClient
-from .pyixicare.state import AlertTransition, SiteState, TrackedDevice, Update
+from .pyixicare.state import (
+    CHANGED_ALL,
+    AlertTransition,
+    SiteState,
+    TrackedDevice,
+    Update,
+)
 
 if TYPE_CHECKING:
     from . import IxicareConfigEntry
@@ -111,7 +117,7 @@ class IxicareCoordinator:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
         self._save_pending = False
-        self._device_listeners: dict[str, list[DeviceListener]] = {}
+        self._device_listeners: dict[str, list[tuple[DeviceListener, int]]] = {}
         self._transition_listeners: dict[str, list[TransitionListener]] = {}
         self._site_listeners: list[DeviceListener] = []
         self._new_device_listeners: list[NewDeviceListener] = []
@@ -145,10 +151,14 @@ class IxicareCoordinator:
 
     @callback
     def async_add_device_listener(
-        self, mac: str, listener: DeviceListener
+        self, mac: str, listener: DeviceListener, parts: int = CHANGED_ALL
     ) -> CALLBACK_TYPE:
-        """Call `listener` when the device changes; return the unsubscribe."""
-        return _subscribe(self._device_listeners.setdefault(mac, []), listener)
+        """Call `listener` when `parts` of the device (CHANGED_* bits) change.
+
+        Every listener is also called when the site's availability changes.
+        Return the unsubscribe.
+        """
+        return _subscribe(self._device_listeners.setdefault(mac, []), (listener, parts))
 
     @callback
     def async_add_transition_listener(
@@ -210,8 +220,10 @@ class IxicareCoordinator:
         if update.transitions:
             self._announce(device, update.transitions)
         if update.device_changed:
-            for listener in list(self._device_listeners.get(mac, ())):
-                listener()
+            changed = update.changed
+            for listener, parts in list(self._device_listeners.get(mac, ())):
+                if parts & changed:
+                    listener()
             self._schedule_save()
 
     @callback
@@ -334,7 +346,7 @@ class IxicareCoordinator:
             return
         self.available = available
         for listeners in list(self._device_listeners.values()):
-            for listener in list(listeners):
+            for listener, _parts in list(listeners):
                 listener()
         for site_listener in list(self._site_listeners):
             site_listener()

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IxicareConfigEntry
 from .entity import IxicareDeviceEntity
-from .pyixicare.state import TrackedDevice
+from .pyixicare.state import CHANGED_LOCATION, TrackedDevice
 
 PARALLEL_UPDATES = 0
 
@@ -42,6 +42,7 @@ class IxicareTracker(IxicareDeviceEntity, TrackerEntity):
     """The last outdoor GPS position of an IXI PRO."""
 
     _attr_source_type = SourceType.GPS
+    _shows = CHANGED_LOCATION
 
     @property
     def latitude(self) -> float | None:

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import IxicareCoordinator
-from .pyixicare.state import TrackedDevice
+from .pyixicare.state import CHANGED_ALL, TrackedDevice
 
 
 def default_device_name(mac: str) -> str:
@@ -58,6 +58,10 @@ class IxicareEntity(Entity):
 class IxicareDeviceEntity(IxicareEntity):
     """An entity of one resident's device."""
 
+    # The parts of the device the entity shows (CHANGED_* bits): a message
+    # that changes none of them does not ask the entity for its state.
+    _shows: int = CHANGED_ALL
+
     def __init__(
         self,
         coordinator: IxicareCoordinator,
@@ -81,7 +85,7 @@ class IxicareDeviceEntity(IxicareEntity):
         await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.async_add_device_listener(
-                self.device.mac, self._handle_update
+                self.device.mac, self._handle_update, self._shows
             )
         )
 

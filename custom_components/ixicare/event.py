@@ -47,6 +47,9 @@ async def async_setup_entry(
 class IxicareAlertEvent(IxicareDeviceEntity, EventEntity):
     """Fires raised, escalated, accepted, resolved and cancelled."""
 
+    # Its state follows transitions (written below) and the availability.
+    _shows = 0
+
     def _state_key(self) -> tuple[Any, ...]:
         return ()
 

@@ -28,9 +28,16 @@ from .const import (
     ATTR_STATUS,
     ATTR_ZONE_ID,
 )
+from .coordinator import IxicareCoordinator
 from .entity import IxicareDeviceEntity, IxicareSiteEntity
 from .pyixicare import AlertType
-from .pyixicare.state import TrackedDevice
+from .pyixicare.state import (
+    CHANGED_ALERTS,
+    CHANGED_ALL,
+    CHANGED_DATA,
+    CHANGED_LOCATION,
+    TrackedDevice,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -83,6 +90,8 @@ class IxicareSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[TrackedDevice], StateType | datetime]
     attributes_fn: Callable[[TrackedDevice], dict[str, Any]] | None = None
+    # What value_fn and attributes_fn read (CHANGED_* bits).
+    shows: int = CHANGED_ALL
 
 
 DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
@@ -93,17 +102,20 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
         value_fn=lambda device: device.battery_level,
+        shows=CHANGED_DATA,
     ),
     IxicareSensorEntityDescription(
         key="zone",
         translation_key="zone",
         value_fn=lambda device: device.indoor.zone if device.indoor else None,
         attributes_fn=_zone_attributes,
+        shows=CHANGED_LOCATION,
     ),
     IxicareSensorEntityDescription(
         key="floor",
         translation_key="floor",
         value_fn=lambda device: device.indoor.floor if device.indoor else None,
+        shows=CHANGED_LOCATION,
     ),
     IxicareSensorEntityDescription(
         key="active_alert",
@@ -112,6 +124,7 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
         options=ACTIVE_ALERT_OPTIONS,
         value_fn=_active_alert,
         attributes_fn=_active_alert_attributes,
+        shows=CHANGED_ALERTS,
     ),
     IxicareSensorEntityDescription(
         key="last_update",
@@ -119,6 +132,7 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda device: _timestamp(device.last_update),
+        shows=CHANGED_DATA,
     ),
     IxicareSensorEntityDescription(
         key="phone_number",
@@ -126,6 +140,7 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda device: device.phone_number,
+        shows=CHANGED_DATA,
     ),
 )
 
@@ -166,6 +181,16 @@ class IxicareSensor(IxicareDeviceEntity, SensorEntity):
     """A sensor of one device."""
 
     entity_description: IxicareSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: IxicareCoordinator,
+        device: TrackedDevice,
+        description: IxicareSensorEntityDescription,
+    ) -> None:
+        """Initialise the sensor of `device`."""
+        super().__init__(coordinator, device, description)
+        self._shows = description.shows
 
     @property
     def native_value(self) -> StateType | datetime:

@@ -198,6 +198,15 @@ def _newer(
     return new.last_update >= old.last_update
 
 
+# Parts of a device a message may change (the bits of `Update.changed`), so
+# that what shows only one part is not asked about the others.
+CHANGED_DATA = 1  # battery level, last update, phone number
+CHANGED_LOCATION = 2  # indoor or outdoor position
+CHANGED_ALERTS = 4  # the device's alerts
+CHANGED_RESIDENT = 8  # the resident's name
+CHANGED_ALL = CHANGED_DATA | CHANGED_LOCATION | CHANGED_ALERTS | CHANGED_RESIDENT
+
+
 @dataclass(slots=True)
 class Update:
     """What one message changed."""
@@ -207,6 +216,7 @@ class Update:
     device_changed: bool = False
     resident_changed: bool = False
     transitions: list[AlertTransition] = field(default_factory=list)
+    changed: int = 0
 
 
 class SiteState:
@@ -241,9 +251,13 @@ class SiteState:
         update = Update()
         device = self._device(event.device.mac, update)
         if device is not None:
-            changed = device.apply_device(event.device)
-            changed |= device.apply_location(event.location)
-            update.device_changed = changed or update.new_device
+            changed = CHANGED_DATA if device.apply_device(event.device) else 0
+            if device.apply_location(event.location):
+                changed |= CHANGED_LOCATION
+            if update.new_device:
+                changed = CHANGED_ALL
+            update.changed = changed
+            update.device_changed = bool(changed)
         return update
 
     def apply_alert(self, event: AlertEvent, now: float) -> Update:
@@ -252,14 +266,20 @@ class SiteState:
         device = self._device(event.device.mac, update)
         if device is None:
             return update
-        changed = device.apply_device(event.device)
-        changed |= device.apply_location(event.location)
+        changed = CHANGED_DATA if device.apply_device(event.device) else 0
+        if device.apply_location(event.location):
+            changed |= CHANGED_LOCATION
         if event.user is not None and event.user.name != device.resident:
             device.resident = event.user.name
             update.resident_changed = True
-            changed = True
+            changed |= CHANGED_RESIDENT
         update.transitions = self._alert_transitions(event, device, now)
-        update.device_changed = changed or update.new_device or bool(update.transitions)
+        if update.transitions:
+            changed |= CHANGED_ALERTS
+        if update.new_device:
+            changed = CHANGED_ALL
+        update.changed = changed
+        update.device_changed = bool(changed)
         return update
 
     def _alert_transitions(
