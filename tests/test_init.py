@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
@@ -9,7 +10,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ixicare.const import DOMAIN
+from custom_components.ixicare.const import DOMAIN, STORAGE_VERSION
+from custom_components.ixicare.coordinator import DEVICES_PER_ITERATION
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
@@ -76,3 +78,43 @@ async def test_steady_messages_do_not_postpone_the_save(
         await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=53)
         await wait_for(hass, lambda: coordinator.stats.heartbeats == 4)
         assert delay_save.call_count == 2
+
+
+async def test_many_stored_devices_get_their_entities(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    # More devices than a platform is handed per event-loop iteration.
+    count = 2 * DEVICES_PER_ITERATION + 3
+    macs = [f"00:02:04:00:00:{number:02x}" for number in range(count)]
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = {
+        "version": STORAGE_VERSION,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
+        "data": {
+            "devices": [
+                {"mac": mac, "battery_level": 70.0, "last_update": 1.7e9}
+                for mac in macs
+            ],
+            "alerts": [],
+            "ended": {},
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    for mac in macs:
+        for platform, key in (
+            ("sensor", "battery"),
+            ("binary_sensor", "man_down"),
+            ("event", "alert"),
+        ):
+            entity = entity_registry.async_get_entity_id(
+                platform, DOMAIN, f"{SITE_UUID}_{mac}_{key}"
+            )
+            assert entity is not None
+        assert state_of(hass, entity) is not None
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 import time
@@ -64,6 +65,10 @@ type TransitionListener = Callable[[AlertTransition], None]
 type NewDeviceListener = Callable[[TrackedDevice], None]
 
 INVALID_LOG_INTERVAL = 60.0
+# Known devices handed to a platform per event-loop iteration at set-up: Home
+# Assistant adds the entities of one call without yielding, and thousands of
+# devices in one go would block the loop for seconds.
+DEVICES_PER_ITERATION = 10
 
 
 @dataclass(slots=True)
@@ -172,14 +177,24 @@ class IxicareCoordinator:
         """Call `listener` when the connection or the alert count changes."""
         return _subscribe(self._site_listeners, listener)
 
-    @callback
-    def async_add_new_device_listener(
+    async def async_add_new_device_listener(
         self, listener: NewDeviceListener
     ) -> CALLBACK_TYPE:
-        """Call `listener` for each known device now and each new one later."""
-        for device in list(self.state.devices.values()):
-            listener(device)
-        return _subscribe(self._new_device_listeners, listener)
+        """Call `listener` for each known device now and each new one later.
+
+        The known devices are handed over DEVICES_PER_ITERATION at a time,
+        letting the event loop run in between.
+        """
+        unsubscribe = _subscribe(self._new_device_listeners, listener)
+        devices = list(self.state.devices.values())
+        for start in range(0, len(devices), DEVICES_PER_ITERATION):
+            if start:
+                await asyncio.sleep(0)
+            for device in devices[start : start + DEVICES_PER_ITERATION]:
+                # Skip a device the user removed meanwhile.
+                if self.state.devices.get(device.mac) is device:
+                    listener(device)
+        return unsubscribe
 
     @callback
     def async_add_forget_listener(

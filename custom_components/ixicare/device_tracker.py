@@ -34,7 +34,7 @@ async def async_setup_entry(
         known.add(device.mac)
         async_add_entities([IxicareTracker(coordinator, device, LOCATION_DESCRIPTION)])
 
-    entry.async_on_unload(coordinator.async_add_new_device_listener(_add_device))
+    entry.async_on_unload(await coordinator.async_add_new_device_listener(_add_device))
     entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
 
 

@@ -40,7 +40,7 @@ async def async_setup_entry(
             [IxicareAlertEvent(coordinator, device, ALERT_EVENT_DESCRIPTION)]
         )
 
-    entry.async_on_unload(coordinator.async_add_new_device_listener(_add_device))
+    entry.async_on_unload(await coordinator.async_add_new_device_listener(_add_device))
     entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
 
 
