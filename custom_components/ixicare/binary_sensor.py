@@ -90,34 +90,37 @@ class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):
 
     entity_description: IxicareAlertBinarySensorEntityDescription
     _shows = CHANGED_ALERTS | CHANGED_RESIDENT
+    _attr_is_on = False
+    _attributes: dict[str, Any] | None = None
 
     def _alert(self) -> TrackedAlert | None:
+        if not self.device.alerts:
+            return None
         alert_type = self.entity_description.alert_type
         alerts = [a for a in self.device.alerts.values() if a.type is alert_type]
         return min(alerts, key=lambda a: a.raised_at) if alerts else None
 
     @property
-    def is_on(self) -> bool:
-        """Return True while such an alert is active."""
-        return self._alert() is not None
-
-    @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the active alert's id, status, time and resident."""
-        if (alert := self._alert()) is None:
-            return None
-        return {
+        return self._attributes
+
+    def _state_key(self) -> tuple[Any, ...]:
+        # Computed once when the device changes, and kept for the state
+        # write that follows.
+        alert = self._alert()
+        self._attr_is_on = alert is not None
+        if alert is None:
+            self._attributes = None
+            return (None,)
+        resident = alert.resident or self.device.resident
+        self._attributes = {
             ATTR_ALERT_ID: alert.alert_id,
             ATTR_STATUS: alert.status.value,
             ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
-            ATTR_RESIDENT: alert.resident or self.device.resident,
+            ATTR_RESIDENT: resident,
         }
-
-    def _state_key(self) -> tuple[Any, ...]:
-        alert = self._alert()
-        if alert is None:
-            return (None,)
-        return (alert.alert_id, alert.status, alert.resident or self.device.resident)
+        return (alert.alert_id, alert.status, resident)
 
 
 class IxicareConnectionBinarySensor(IxicareSiteEntity, BinarySensorEntity):

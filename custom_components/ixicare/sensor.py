@@ -181,6 +181,8 @@ class IxicareSensor(IxicareDeviceEntity, SensorEntity):
     """A sensor of one device."""
 
     entity_description: IxicareSensorEntityDescription
+    _value: StateType | datetime = None
+    _attributes: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -195,21 +197,21 @@ class IxicareSensor(IxicareDeviceEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """Return the state."""
-        return self.entity_description.value_fn(self.device)
+        return self._value
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the attributes."""
-        if self.entity_description.attributes_fn is None:
-            return None
-        return self.entity_description.attributes_fn(self.device)
+        return self._attributes
 
     def _state_key(self) -> tuple[Any, ...]:
-        attributes = self.extra_state_attributes
-        return (
-            self.native_value,
-            tuple(sorted(attributes.items())) if attributes else None,
-        )
+        # Computed once when the device changes, and kept for the state
+        # write that follows (which reads the value and attributes again).
+        description = self.entity_description
+        self._value = description.value_fn(self.device)
+        attributes_fn = description.attributes_fn
+        self._attributes = attributes_fn(self.device) if attributes_fn else None
+        return (self._value, self._attributes or None)
 
 
 class IxicareActiveAlertsSensor(IxicareSiteEntity, SensorEntity):
