@@ -90,8 +90,6 @@ class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):
 
     entity_description: IxicareAlertBinarySensorEntityDescription
     _shows = CHANGED_ALERTS | CHANGED_RESIDENT
-    _attr_is_on = False
-    _attributes: dict[str, Any] | None = None
 
     def _alert(self) -> TrackedAlert | None:
         if not self.device.alerts:
@@ -100,27 +98,31 @@ class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):
         alerts = [a for a in self.device.alerts.values() if a.type is alert_type]
         return min(alerts, key=lambda a: a.raised_at) if alerts else None
 
+    # The attributes are computed once when the device changes (by
+    # _state_key) and read from the key kept in `_written` by the state write
+    # that follows.
+
+    @property
+    def is_on(self) -> bool:
+        """Return True while such an alert is active."""
+        return self.extra_state_attributes is not None
+
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the active alert's id, status, time and resident."""
-        return self._attributes
+        return self._written[1] if self._written else None
 
     def _state_key(self) -> tuple[Any, ...]:
-        # Computed once when the device changes, and kept for the state
-        # write that follows.
-        alert = self._alert()
-        self._attr_is_on = alert is not None
-        if alert is None:
-            self._attributes = None
+        if (alert := self._alert()) is None:
             return (None,)
-        resident = alert.resident or self.device.resident
-        self._attributes = {
-            ATTR_ALERT_ID: alert.alert_id,
-            ATTR_STATUS: alert.status.value,
-            ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
-            ATTR_RESIDENT: resident,
-        }
-        return (alert.alert_id, alert.status, resident)
+        return (
+            {
+                ATTR_ALERT_ID: alert.alert_id,
+                ATTR_STATUS: alert.status.value,
+                ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
+                ATTR_RESIDENT: alert.resident or self.device.resident,
+            },
+        )
 
 
 class IxicareConnectionBinarySensor(IxicareSiteEntity, BinarySensorEntity):

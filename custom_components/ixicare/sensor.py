@@ -181,8 +181,6 @@ class IxicareSensor(IxicareDeviceEntity, SensorEntity):
     """A sensor of one device."""
 
     entity_description: IxicareSensorEntityDescription
-    _value: StateType | datetime = None
-    _attributes: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -194,24 +192,26 @@ class IxicareSensor(IxicareDeviceEntity, SensorEntity):
         super().__init__(coordinator, device, description)
         self._shows = description.shows
 
+    # The value and the attributes are computed once when the device changes
+    # (by _state_key) and read from the key kept in `_written` by the state
+    # write that follows: no second computation, and no more attributes on
+    # an entity object that is already large.
+
     @property
     def native_value(self) -> StateType | datetime:
         """Return the state."""
-        return self._value
+        return self._written[1] if self._written else None
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the attributes."""
-        return self._attributes
+        return self._written[2] if self._written else None
 
     def _state_key(self) -> tuple[Any, ...]:
-        # Computed once when the device changes, and kept for the state
-        # write that follows (which reads the value and attributes again).
         description = self.entity_description
-        self._value = description.value_fn(self.device)
         attributes_fn = description.attributes_fn
-        self._attributes = attributes_fn(self.device) if attributes_fn else None
-        return (self._value, self._attributes or None)
+        attributes = attributes_fn(self.device) if attributes_fn else None
+        return (description.value_fn(self.device), attributes or None)
 
 
 class IxicareActiveAlertsSensor(IxicareSiteEntity, SensorEntity):
