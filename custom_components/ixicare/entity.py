@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
@@ -16,6 +17,29 @@ from .pyixicare.state import CHANGED_ALL, TrackedDevice
 def default_device_name(mac: str) -> str:
     """Return the name of a device no alert has named yet."""
     return f"IXI {mac.replace(':', '')[-4:].upper()}"
+
+
+# The DeviceInfo of each device, shared by its entities (ten of them, each
+# otherwise holding its own dict and two sets for as long as it lives).
+_DEVICE_INFO: WeakKeyDictionary[IxicareCoordinator, dict[str, DeviceInfo]] = (
+    WeakKeyDictionary()
+)
+
+
+def _device_info(coordinator: IxicareCoordinator, device: TrackedDevice) -> DeviceInfo:
+    """Return the DeviceInfo of `device` (the same object while unchanged)."""
+    name = device.resident or default_device_name(device.mac)
+    infos = _DEVICE_INFO.setdefault(coordinator, {})
+    info = infos.get(device.mac)
+    if info is None or info.get("name") != name:
+        info = infos[device.mac] = DeviceInfo(
+            identifiers={(DOMAIN, device.mac)},
+            connections={(CONNECTION_NETWORK_MAC, device.mac)},
+            manufacturer=MANUFACTURER,
+            model="IXI",
+            name=name,
+        )
+    return info
 
 
 class IxicareEntity(Entity):
@@ -72,13 +96,7 @@ class IxicareDeviceEntity(IxicareEntity):
         super().__init__(coordinator, description)
         self.device = device
         self._attr_unique_id = f"{coordinator.site_uuid}_{device.mac}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, device.mac)},
-            connections={(CONNECTION_NETWORK_MAC, device.mac)},
-            manufacturer=MANUFACTURER,
-            model="IXI",
-            name=device.resident or default_device_name(device.mac),
-        )
+        self._attr_device_info = _device_info(coordinator, device)
 
     async def async_added_to_hass(self) -> None:
         """Subscribe to the one device this entity shows."""
