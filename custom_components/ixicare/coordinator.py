@@ -435,10 +435,22 @@ class IxicareCoordinator:
 
 def _subscribe(listeners: list[Any], listener: Any) -> CALLBACK_TYPE:
     listeners.append(listener)
+    return _Unsubscribe(listeners, listener)
+
+
+class _Unsubscribe:
+    """Remove a listener; every entity keeps one of these for its life.
+
+    A slotted object is a fraction of the memory of a decorated closure.
+    """
+
+    __slots__ = ("listener", "listeners")
+
+    def __init__(self, listeners: list[Any], listener: Any) -> None:
+        self.listeners = listeners
+        self.listener = listener
 
     @callback
-    def unsubscribe() -> None:
-        if listener in listeners:
-            listeners.remove(listener)
-
-    return unsubscribe
+    def __call__(self) -> None:
+        if self.listener in self.listeners:
+            self.listeners.remove(self.listener)
