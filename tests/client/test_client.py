@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 import logging
-import socket
 import ssl
 from typing import Any
 
@@ -30,11 +29,7 @@ from custom_components.ixicare.pyixicare import (
     IxicareTLSError,
     UpdateResult,
 )
-from custom_components.ixicare.pyixicare.client import (
-    INVALID_FRAME_EVENT,
-    RECEIVE_BUFFER,
-    _OrjsonCodec,
-)
+from custom_components.ixicare.pyixicare.client import INVALID_FRAME_EVENT, _OrjsonCodec
 from ixicare_simulator import IxicareSimulator
 
 from ..conftest import OTHER_SITE, SITE_UUID, TOKEN
@@ -580,18 +575,3 @@ def test_codec_reads_what_orjson_cannot() -> None:
         "unreadable JSON (JSONDecodeError)",
     ]
     assert _OrjsonCodec.dumps({"a": 1}) == '{"a":1}'
-
-
-async def test_receive_buffer_is_capped(
-    simulator: IxicareSimulator, session: aiohttp.ClientSession
-) -> None:
-    client = make_client(simulator, session)
-    await client.connect()
-    try:
-        sock = client._sio.eio.ws.get_extra_info("socket")
-        # Linux doubles the value asked for (its bookkeeping); the default
-        # buffer autotunes to megabytes.
-        size = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        assert size <= 2 * RECEIVE_BUFFER
-    finally:
-        await client.close()

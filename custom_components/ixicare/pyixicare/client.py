@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import json
 import logging
 import random
-import socket
 import ssl
 import time
 from typing import Any
@@ -53,11 +52,6 @@ DEFAULT_SOCKETIO_PATH = "ws"
 DEFAULT_NAMESPACE = "/"
 AUTH_FAILURE_STATUSES = frozenset({401, 403})
 HEALTH_CHECK_INTERVAL = 5.0
-# Receive buffer of the session's socket. python-engineio turns every frame
-# of one read into a task, and all of them run in the same loop iteration:
-# the buffer bounds that work (a few hundred messages, not a thousand). It
-# still carries about 1 MB/s at a 50 ms round trip.
-RECEIVE_BUFFER = 64 * 1024
 
 
 INVALID_FRAME_EVENT = "ixicare:invalid-frame"
@@ -151,15 +145,6 @@ def _tls_error_in_chain(err: BaseException | None) -> str | None:
             return str(getattr(err, "verify_message", None) or err)
         err = err.__cause__ or err.__context__
     return None
-
-
-def _limit_receive_buffer(sio: socketio.AsyncClient) -> None:
-    """Cap the session socket's receive buffer at RECEIVE_BUFFER bytes."""
-    ws = getattr(sio.eio, "ws", None)
-    sock = ws.get_extra_info("socket") if ws is not None else None
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
 
 class IxicareClient:
@@ -299,7 +284,6 @@ class IxicareClient:
             await self._shutdown_sio(sio)
             self._set_state(ConnectionState.DISCONNECTED)
             raise IxicareConnectionError("cannot connect: closed during the handshake")
-        _limit_receive_buffer(sio)
         self._sio = sio
         self.stats.connections += 1
         self.stats.last_message = time.monotonic()
