@@ -17,7 +17,16 @@ import sys
 import time
 from typing import Any
 
-from .harness import FULL, QUICK, SMOKE, Config, quiet_logs, run_devices, run_memory
+from .harness import (
+    FULL,
+    QUICK,
+    SMOKE,
+    Config,
+    quiet_logs,
+    run_devices,
+    run_memory,
+    trace_slow_callbacks,
+)
 
 
 def _ms(value: float | None) -> str:
@@ -259,13 +268,20 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated device counts (default 100,1000,5000)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip memory")
+    parser.add_argument(
+        "--trace-slow",
+        type=float,
+        metavar="MS",
+        help="list the event-loop callbacks slower than MS (costs a little)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the raw results")
     args = parser.parse_args(argv)
     cfg = SMOKE if args.smoke else QUICK if args.quick else FULL
     if args.devices:
         cfg = replace(cfg, device_counts=args.devices)
     load_before = os.getloadavg()[0]
-    with quiet_logs():
+    threshold = args.trace_slow / 1000 if args.trace_slow else None
+    with quiet_logs(), trace_slow_callbacks(threshold) as slow:
         results, mem = asyncio.run(run(cfg, memory=not args.no_memory))
     info = machine()
     info["load_average"] = [load_before, os.getloadavg()[0]]
@@ -278,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results, mem))
     print()
     print(targets(results, mem))
+    if threshold is not None:
+        print(f"\nCallbacks slower than {args.trace_slow:g} ms ({len(slow)}):")
+        for line in slow:
+            print(f"- {line}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump(

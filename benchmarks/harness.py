@@ -681,3 +681,46 @@ def quiet_logs() -> Iterator[None]:
         yield
     finally:
         root.setLevel(level)
+
+
+@contextlib.contextmanager
+def trace_slow_callbacks(threshold: float | None) -> Iterator[list[str]]:
+    """Report every event-loop callback that runs longer than `threshold` s.
+
+    For finding what blocks the loop (``--trace-slow MS``): wraps
+    asyncio's Handle._run, so it costs a little on every callback. GC pauses
+    that fell inside a callback are counted apart.
+    """
+    found: list[str] = []
+    if threshold is None:
+        yield found
+        return
+    original = asyncio.events.Handle._run
+    pause = [0.0, 0.0]  # total GC time, start of the current collection
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            pause[1] = time.perf_counter()
+        else:
+            pause[0] += time.perf_counter() - pause[1]
+
+    def run(handle: asyncio.Handle) -> None:
+        start, gc_before = time.perf_counter(), pause[0]
+        original(handle)
+        took = time.perf_counter() - start
+        if took > threshold:
+            callback = handle._callback  # type: ignore[attr-defined]
+            owner = getattr(callback, "__self__", None)
+            what = repr(owner) if isinstance(owner, asyncio.Task) else repr(handle)
+            found.append(
+                f"{took * 1000:.0f} ms (GC {(pause[0] - gc_before) * 1000:.0f} ms): "
+                f"{what[:300]}"
+            )
+
+    gc.callbacks.append(on_gc)
+    asyncio.events.Handle._run = run  # type: ignore[method-assign, assignment]
+    try:
+        yield found
+    finally:
+        asyncio.events.Handle._run = original  # type: ignore[method-assign]
+        gc.callbacks.remove(on_gc)
