@@ -69,6 +69,8 @@ SCHEMA_DIR: Final = (
 
 _MAX_HANDSHAKES: Final = 1000
 _CLOSE_TIMEOUT: Final = 1.0
+CLOSE_DRAIN_TIMEOUT: Final = 0.5
+GATE_SETTLE: Final = 0.01
 
 FIRST_NAMES: Final = (
     "John",
@@ -407,6 +409,7 @@ class IxicareSimulator:
         *,
         command_delay: float = 0.0,
         replay_active_on_connect: bool = False,
+        replay_recent_seconds: float = 0.0,
         control: bool | None = None,
         heartbeat_type: str = "HEARTBEAT",
         js_numbers: bool = False,
@@ -426,6 +429,9 @@ class IxicareSimulator:
         self.retention_seconds = retention_seconds
         self.command_delay = command_delay
         self.replay_active_on_connect = replay_active_on_connect
+        # Also resend every alert that changed this recently (at-least-once
+        # delivery across reconnections, as a cautious server might).
+        self.replay_recent_seconds = replay_recent_seconds
         self.control_enabled = is_loopback(host) if control is None else control
         self.heartbeat_type = heartbeat_type
         self.js_numbers = js_numbers
@@ -872,7 +878,7 @@ class IxicareSimulator:
     async def _publish_alert(self, state: _Site, alert: _SimAlert) -> None:
         alert.changed = time.time()
         event = self._prepare(self._alert_event(state, alert))
-        if state.sids:
+        if state.sids and self._sio is not None:
             await self._deliver(state, EVENT_ALERTS, event)
         else:
             self._prune_retained(state)
@@ -1013,17 +1019,21 @@ class IxicareSimulator:
     async def _close_session(self, sio: Any, sid: str) -> None:
         """Disconnect a socket.io session and close its Engine.IO connection."""
         eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+        # Forget the session first: what is published from now on is retained
+        # for the next connection instead of following the DISCONNECT packet.
+        await self._on_disconnect(sid, "server disconnect")
         with contextlib.suppress(Exception):
             await sio.disconnect(sid)
-        await self._on_disconnect(sid, "server disconnect")
         if (socket := sio.eio.sockets.get(eio_sid)) is not None:
             await self._close_eio_socket(socket)
 
     @staticmethod
     async def _close_eio_socket(socket: Any) -> None:
-        # Do not wait for the queue to drain: a polling client may never poll.
+        # Let what was already emitted reach the client before the close, as
+        # bytes already written to TCP would; but not for long: a polling
+        # client may never poll again.
         with contextlib.suppress(Exception):
-            await socket.close(wait=False)
+            await asyncio.wait_for(socket.close(wait=True), CLOSE_DRAIN_TIMEOUT)
 
     # ------------------------------------------------------------------
     # Uplink commands
@@ -1215,22 +1225,35 @@ class IxicareSimulator:
         state = self._sites.get(site_key(request.query.get("site_uuid", "")))
         if state is None:
             return False
+        # From here on, what is published for the site waits in this
+        # session's gate and is sent after the CONNECT packet and the backlog.
+        published: list[tuple[str, Any]] = []
+        self._gates[sid] = published
         self._sid_site[sid] = state.key
         state.sids.add(sid)
         self._notify()
         await sio.enter_room(sid, state.key)
+        if sid not in state.sids or self._gates.get(sid) is not published:
+            # Closed while it was being set up: keep the backlog for the next
+            # session. (Refusing here would read as a refused token.)
+            return True
         self._prune_retained(state)
         backlog: list[tuple[str, Any]] = [
             (EVENT_ALERTS, event) for _, event in state.retained.values()
         ]
         replayed = set(state.retained)
         state.retained.clear()
-        if self.replay_active_on_connect:
+        if self.replay_active_on_connect or self.replay_recent_seconds > 0:
+            recent = time.time() - self.replay_recent_seconds
             active = sorted(
                 (
                     alert
                     for alert in state.alerts.values()
-                    if alert.active and alert.alert_id not in replayed
+                    if alert.alert_id not in replayed
+                    and (
+                        (self.replay_active_on_connect and alert.active)
+                        or (self.replay_recent_seconds > 0 and alert.changed >= recent)
+                    )
                 ),
                 key=lambda alert: alert.changed,
             )
@@ -1244,13 +1267,15 @@ class IxicareSimulator:
             state.key,
             len(backlog),
         )
-        if backlog:
-            # Sent after the CONNECT packet; newer messages queue behind them.
-            self._gates[sid] = backlog
-            self._spawn(self._drain_gate(sid))
+        # Sent after the CONNECT packet; newer messages queue behind them.
+        published[:0] = backlog
+        self._spawn(self._drain_gate(sid))
         return True
 
     async def _drain_gate(self, sid: str) -> None:
+        # Let python-socketio finish the connection (the CONNECT packet and the
+        # namespace bookkeeping) before anything is sent to the session.
+        await asyncio.sleep(GATE_SETTLE)
         gate = self._gates.get(sid)
         while gate and (sio := self._sio) is not None:
             event, data = gate.pop(0)
@@ -1258,12 +1283,30 @@ class IxicareSimulator:
         self._gates.pop(sid, None)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self._gates.pop(sid, None)
+        gate = self._gates.pop(sid, None)
         key = self._sid_site.pop(sid, None)
         if key is not None and (state := self._sites.get(key)) is not None:
             state.sids.discard(sid)
+            if gate:
+                self._retain_undelivered(state, gate)
             self._notify()
             _LOGGER.info("Client %s of site %s disconnected (%s)", sid, key, reason)
+
+    def _retain_undelivered(self, state: _Site, gate: list[tuple[str, Any]]) -> None:
+        """Keep the alert events a session left unsent, as if never sent.
+
+        The session's replay was still queued when it ended; with no other
+        session of the site these events would otherwise be lost.
+        """
+        undelivered, gate[:] = list(gate), []  # also stops the drain task
+        if state.sids:
+            return
+        for event, data in undelivered:
+            if event != EVENT_ALERTS or not isinstance(data, dict):
+                continue
+            alert_id = str(data.get("alert", {}).get("id", "")).lower()
+            if alert_id and alert_id not in state.retained:
+                state.retained[alert_id] = (time.time(), data)
 
     # ------------------------------------------------------------------
     # HTTP control API
