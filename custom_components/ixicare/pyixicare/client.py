@@ -184,6 +184,7 @@ class IxicareClient:
         self.state = ConnectionState.DISCONNECTED
         self.stats = ClientStats()
         self._sio: socketio.AsyncClient | None = None
+        self._connecting: socketio.AsyncClient | None = None
         self._disconnected = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
@@ -238,7 +239,13 @@ class IxicareClient:
         namespace = self._namespace
         sio.on(EVENT_ALERTS, self._handle_alerts, namespace=namespace)
         sio.on(EVENT_HEARTBEATS, self._handle_heartbeats, namespace=namespace)
-        sio.on("disconnect", self._handle_disconnect, namespace=namespace)
+
+        def handle_disconnect(reason: Any = None) -> None:
+            # A late disconnection of an earlier session must not end this one.
+            if sio is self._sio or sio is self._connecting:
+                self._on_lost("disconnected")
+
+        sio.on("disconnect", handle_disconnect, namespace=namespace)
         sio.on("connect_error", self._handle_connect_error, namespace=namespace)
         sio.on(INVALID_FRAME_EVENT, self._handle_invalid_frame, namespace=namespace)
         return sio
@@ -248,7 +255,10 @@ class IxicareClient:
         if self._closing:
             raise IxicareConnectionError("client is closed")
         self._set_state(ConnectionState.CONNECTING)
-        sio = self._new_sio()
+        if (old := self._sio) is not None:
+            self._sio = None
+            await self._shutdown_sio(old)
+        sio = self._connecting = self._new_sio()
         self._namespace_refused = False
         self._disconnected.clear()
         try:
@@ -266,6 +276,7 @@ class IxicareClient:
             TimeoutError,
             aiohttp.ClientError,
         ) as err:
+            self._connecting = None
             await self._shutdown_sio(sio)
             auth = self._namespace_refused or await self._is_auth_failure(err, timeout)
             self._set_state(
@@ -279,6 +290,7 @@ class IxicareClient:
                 ) from None
             reason = "timed out" if isinstance(err, TimeoutError) else str(err)
             raise IxicareConnectionError(f"cannot connect: {reason}") from None
+        self._connecting = None
         if not self._session_alive(sio):
             # The server dropped the session while it was being set up.
             await self._shutdown_sio(sio)
@@ -396,9 +408,6 @@ class IxicareClient:
         self._on_lost("connection closed")
         if sio is not None:
             await self._shutdown_sio(sio)
-
-    def _handle_disconnect(self, reason: Any = None) -> None:
-        self._on_lost("disconnected")
 
     def _handle_connect_error(self, data: Any = None) -> None:
         # A CONNECT_ERROR packet on the namespace is socket.io's way of
