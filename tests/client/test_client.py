@@ -509,6 +509,7 @@ async def test_close_leaves_nothing_running(
         and "engineio/async_server" not in repr(t)
         and "engineio/async_socket" not in repr(t)
         and "aiohttp/web_protocol" not in repr(t)
+        and "ixicare_simulator" not in repr(t)
     ]
     assert leftover == []
     assert client.state is ConnectionState.CLOSED
