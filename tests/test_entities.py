@@ -150,6 +150,7 @@ async def test_availability_follows_the_grace_period(
     simulator: IxicareSimulator,
     init_integration: MockConfigEntry,
     devices: list[Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     battery = entity_id(hass, "sensor", devices[0].mac, "battery")
     coordinator = init_integration.runtime_data.coordinator
@@ -163,10 +164,12 @@ async def test_availability_follows_the_grace_period(
     await hass.async_block_till_done()
     assert state_of(hass, battery) == "unavailable"
     assert state_of(hass, CONNECTION) == "off"
+    assert caplog.text.count("is unavailable: no connection for 120 seconds") == 1
     await simulator.start()
     await wait_for(hass, lambda: coordinator.client.connected, timeout=15)
     assert state_of(hass, battery) == "60.0"
     assert state_of(hass, CONNECTION) == "on"
+    assert caplog.text.count("is connected again") == 1
 
 
 async def test_short_reconnection_keeps_entities_available(

@@ -360,6 +360,14 @@ class IxicareCoordinator:
         if available == self.available:
             return
         self.available = available
+        if available:
+            LOGGER.info("ixicare site %s is connected again", self.site_uuid)
+        else:
+            LOGGER.warning(
+                "ixicare site %s is unavailable: no connection for %s seconds",
+                self.site_uuid,
+                self.unavailable_after,
+            )
         for listeners in list(self._device_listeners.values()):
             for listener, _parts in list(listeners):
                 listener()
