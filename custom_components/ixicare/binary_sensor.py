@@ -92,37 +92,32 @@ class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):
     _shows = CHANGED_ALERTS | CHANGED_RESIDENT
 
     def _alert(self) -> TrackedAlert | None:
-        if not self.device.alerts:
-            return None
         alert_type = self.entity_description.alert_type
         alerts = [a for a in self.device.alerts.values() if a.type is alert_type]
         return min(alerts, key=lambda a: a.raised_at) if alerts else None
 
-    # The attributes are computed once when the device changes (by
-    # _state_key) and read from the key kept in `_written` by the state write
-    # that follows.
-
     @property
     def is_on(self) -> bool:
         """Return True while such an alert is active."""
-        return self.extra_state_attributes is not None
+        return self._alert() is not None
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the active alert's id, status, time and resident."""
-        return self._written[1] if self._written else None
+        if (alert := self._alert()) is None:
+            return None
+        return {
+            ATTR_ALERT_ID: alert.alert_id,
+            ATTR_STATUS: alert.status.value,
+            ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
+            ATTR_RESIDENT: alert.resident or self.device.resident,
+        }
 
     def _state_key(self) -> tuple[Any, ...]:
-        if (alert := self._alert()) is None:
+        alert = self._alert()
+        if alert is None:
             return (None,)
-        return (
-            {
-                ATTR_ALERT_ID: alert.alert_id,
-                ATTR_STATUS: alert.status.value,
-                ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
-                ATTR_RESIDENT: alert.resident or self.device.resident,
-            },
-        )
+        return (alert.alert_id, alert.status, alert.resident or self.device.resident)
 
 
 class IxicareConnectionBinarySensor(IxicareSiteEntity, BinarySensorEntity):

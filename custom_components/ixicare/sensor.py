@@ -192,26 +192,24 @@ class IxicareSensor(IxicareDeviceEntity, SensorEntity):
         super().__init__(coordinator, device, description)
         self._shows = description.shows
 
-    # The value and the attributes are computed once when the device changes
-    # (by _state_key) and read from the key kept in `_written` by the state
-    # write that follows: no second computation, and no more attributes on
-    # an entity object that is already large.
-
     @property
     def native_value(self) -> StateType | datetime:
         """Return the state."""
-        return self._written[1] if self._written else None
+        return self.entity_description.value_fn(self.device)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the attributes."""
-        return self._written[2] if self._written else None
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.device)
 
     def _state_key(self) -> tuple[Any, ...]:
-        description = self.entity_description
-        attributes_fn = description.attributes_fn
-        attributes = attributes_fn(self.device) if attributes_fn else None
-        return (description.value_fn(self.device), attributes or None)
+        attributes = self.extra_state_attributes
+        return (
+            self.native_value,
+            tuple(sorted(attributes.items())) if attributes else None,
+        )
 
 
 class IxicareActiveAlertsSensor(IxicareSiteEntity, SensorEntity):

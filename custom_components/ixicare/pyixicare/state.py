@@ -144,8 +144,8 @@ class TrackedDevice:
     @property
     def top_alert(self) -> TrackedAlert | None:
         """Return the most critical active alert (the earliest among equals)."""
-        if len(self.alerts) < 2:
-            return next(iter(self.alerts.values()), None)
+        if not self.alerts:
+            return None
         return min(self.alerts.values(), key=lambda a: (a.type.priority, a.raised_at))
 
     def as_dict(self) -> dict[str, Any]:
