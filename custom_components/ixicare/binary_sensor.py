@@ -11,20 +11,15 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from . import IxicareConfigEntry
 from .const import ATTR_ALERT_ID, ATTR_RAISED_AT, ATTR_RESIDENT, ATTR_STATUS
-from .entity import IxicareDeviceEntity, IxicareSiteEntity
+from .entity import IxicareDeviceEntity, IxicareSiteEntity, async_setup_device_entities
 from .pyixicare import AlertType
-from .pyixicare.state import (
-    CHANGED_ALERTS,
-    CHANGED_RESIDENT,
-    TrackedAlert,
-    TrackedDevice,
-)
+from .pyixicare.state import CHANGED_ALERTS, CHANGED_RESIDENT, TrackedAlert
 
 PARALLEL_UPDATES = 0
 
@@ -69,20 +64,14 @@ async def async_setup_entry(
     async_add_entities(
         [IxicareConnectionBinarySensor(coordinator, CONNECTION_DESCRIPTION)]
     )
-    known: set[str] = set()
-
-    @callback
-    def _add_device(device: TrackedDevice) -> None:
-        if device.mac in known:
-            return
-        known.add(device.mac)
-        async_add_entities(
+    await async_setup_device_entities(
+        entry,
+        async_add_entities,
+        lambda device: (
             IxicareAlertBinarySensor(coordinator, device, description)
             for description in ALERT_SENSORS
-        )
-
-    entry.async_on_unload(await coordinator.async_add_new_device_listener(_add_device))
-    entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
+        ),
+    )
 
 
 class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):

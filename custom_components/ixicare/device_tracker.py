@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.device_tracker import SourceType, TrackerEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IxicareConfigEntry
-from .entity import IxicareDeviceEntity
-from .pyixicare.state import CHANGED_LOCATION, TrackedDevice
+from .entity import IxicareDeviceEntity, async_setup_device_entities
+from .pyixicare.state import CHANGED_LOCATION
 
 PARALLEL_UPDATES = 0
 
@@ -25,17 +25,12 @@ async def async_setup_entry(
 ) -> None:
     """Create a tracker for each device once its first outdoor position arrives."""
     coordinator = entry.runtime_data.coordinator
-    known: set[str] = set()
-
-    @callback
-    def _add_device(device: TrackedDevice) -> None:
-        if device.mac in known or device.outdoor is None:
-            return
-        known.add(device.mac)
-        async_add_entities([IxicareTracker(coordinator, device, LOCATION_DESCRIPTION)])
-
-    entry.async_on_unload(await coordinator.async_add_new_device_listener(_add_device))
-    entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
+    await async_setup_device_entities(
+        entry,
+        async_add_entities,
+        lambda device: [IxicareTracker(coordinator, device, LOCATION_DESCRIPTION)],
+        wanted=lambda device: device.outdoor is not None,
+    )
 
 
 class IxicareTracker(IxicareDeviceEntity, TrackerEntity):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from homeassistant.core import callback
@@ -12,6 +13,11 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import IxicareCoordinator
 from .pyixicare.state import CHANGED_ALL, TrackedDevice
+
+if TYPE_CHECKING:
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from . import IxicareConfigEntry
 
 
 def default_device_name(mac: str) -> str:
@@ -130,3 +136,29 @@ class IxicareSiteEntity(IxicareEntity):
         self.async_on_remove(
             self.coordinator.async_add_site_listener(self._handle_update)
         )
+
+
+async def async_setup_device_entities(
+    entry: IxicareConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[TrackedDevice], Iterable[Entity]],
+    wanted: Callable[[TrackedDevice], bool] = lambda _device: True,
+) -> None:
+    """Add a platform's entities for each device, now and when devices appear.
+
+    `wanted` may hold a device back until it has what the entities show (the
+    GPS tracker waits for the first outdoor position). A device the user
+    removed gets its entities again when a new message names it.
+    """
+    coordinator = entry.runtime_data.coordinator
+    known: set[str] = set()
+
+    @callback
+    def add_device(device: TrackedDevice) -> None:
+        if device.mac in known or not wanted(device):
+            return
+        known.add(device.mac)
+        async_add_entities(build(device))
+
+    entry.async_on_unload(await coordinator.async_add_new_device_listener(add_device))
+    entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))

@@ -10,8 +10,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IxicareConfigEntry
 from .const import ATTR_ALERT_ID, ATTR_ALERT_TYPE, ATTR_RESIDENT, TRANSITIONS
-from .entity import IxicareDeviceEntity
-from .pyixicare.state import AlertTransition, TrackedDevice
+from .entity import IxicareDeviceEntity, async_setup_device_entities
+from .pyixicare.state import AlertTransition
 
 PARALLEL_UPDATES = 0
 
@@ -29,19 +29,13 @@ async def async_setup_entry(
 ) -> None:
     """Set up the alert event entity of each device, now and later."""
     coordinator = entry.runtime_data.coordinator
-    known: set[str] = set()
-
-    @callback
-    def _add_device(device: TrackedDevice) -> None:
-        if device.mac in known:
-            return
-        known.add(device.mac)
-        async_add_entities(
-            [IxicareAlertEvent(coordinator, device, ALERT_EVENT_DESCRIPTION)]
-        )
-
-    entry.async_on_unload(await coordinator.async_add_new_device_listener(_add_device))
-    entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
+    await async_setup_device_entities(
+        entry,
+        async_add_entities,
+        lambda device: [
+            IxicareAlertEvent(coordinator, device, ALERT_EVENT_DESCRIPTION)
+        ],
+    )
 
 
 class IxicareAlertEvent(IxicareDeviceEntity, EventEntity):

@@ -14,7 +14,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -29,7 +29,7 @@ from .const import (
     ATTR_ZONE_ID,
 )
 from .coordinator import IxicareCoordinator
-from .entity import IxicareDeviceEntity, IxicareSiteEntity
+from .entity import IxicareDeviceEntity, IxicareSiteEntity, async_setup_device_entities
 from .pyixicare import AlertType
 from .pyixicare.state import (
     CHANGED_ALERTS,
@@ -161,20 +161,14 @@ async def async_setup_entry(
     async_add_entities(
         [IxicareActiveAlertsSensor(coordinator, ACTIVE_ALERTS_DESCRIPTION)]
     )
-    known: set[str] = set()
-
-    @callback
-    def _add_device(device: TrackedDevice) -> None:
-        if device.mac in known:
-            return
-        known.add(device.mac)
-        async_add_entities(
+    await async_setup_device_entities(
+        entry,
+        async_add_entities,
+        lambda device: (
             IxicareSensor(coordinator, device, description)
             for description in DEVICE_SENSORS
-        )
-
-    entry.async_on_unload(await coordinator.async_add_new_device_listener(_add_device))
-    entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
+        ),
+    )
 
 
 class IxicareSensor(IxicareDeviceEntity, SensorEntity):
