@@ -695,6 +695,7 @@ def trace_slow_callbacks(threshold: float | None) -> Iterator[list[str]]:
     if threshold is None:
         yield found
         return
+    began = time.perf_counter()
     original = asyncio.events.Handle._run
     pause = [0.0, 0.0]  # total GC time, start of the current collection
 
@@ -713,8 +714,8 @@ def trace_slow_callbacks(threshold: float | None) -> Iterator[list[str]]:
             owner = getattr(callback, "__self__", None)
             what = repr(owner) if isinstance(owner, asyncio.Task) else repr(handle)
             found.append(
-                f"{took * 1000:.0f} ms (GC {(pause[0] - gc_before) * 1000:.0f} ms): "
-                f"{what[:300]}"
+                f"[{start - began:6.1f} s] {took * 1000:.0f} ms "
+                f"(GC {(pause[0] - gc_before) * 1000:.0f} ms): {what[:300]}"
             )
 
     gc.callbacks.append(on_gc)
