@@ -120,8 +120,14 @@ class LoopMonitor:
                 self.max_block_without_gc, block - (self._gc_total - gc_before)
             )
 
-    def reset(self) -> dict[str, float]:
-        """Return the longest block (and GC pause) since the last reset."""
+    async def reset(self) -> dict[str, float]:
+        """Return the longest block (and GC pause) since the last reset.
+
+        Yields first, so that the monitor sees a block that ended just now:
+        a long step followed by a reset in the same step would otherwise go
+        unnoticed.
+        """
+        await asyncio.sleep(2 * self.interval)
         result = {
             "block": self.max_block,
             "block_without_gc": self.max_block_without_gc,
@@ -494,7 +500,7 @@ class Column:
             await self.hass.async_block_till_done()
 
     async def _timed_setup(self) -> float:
-        self.monitor.reset()
+        await self.monitor.reset()
         start = time.perf_counter()
         async with asyncio.timeout(self.cfg.setup_cap):
             assert await self.hass.config_entries.async_setup(self.entry.entry_id)
@@ -506,13 +512,13 @@ class Column:
         n = self.n_devices
         self.log(f"{n} devices: set-up with {n} stored devices")
         self.result["setup_first"] = await self._timed_setup()
-        self.blocks["setup_first"] = self.monitor.reset()
+        self.blocks["setup_first"] = await self.monitor.reset()
         async with asyncio.timeout(self.cfg.setup_cap):
             assert await self.hass.config_entries.async_unload(self.entry.entry_id)
             await self.hass.async_block_till_done()
         await self.sim.call("wait_clients", count=0)
         self.result["setup_again"] = await self._timed_setup()
-        self.blocks["setup_again"] = self.monitor.reset()
+        self.blocks["setup_again"] = await self.monitor.reset()
         self.result["entities"] = len(self.hass.states.async_all())
         await self.sim.call("wait_clients", count=1)
 
@@ -521,7 +527,7 @@ class Column:
         cfg = self.cfg
         self.log(f"{self.n_devices} devices: throughput")
         probe.heartbeats = Counter()
-        self.monitor.reset()
+        await self.monitor.reset()
         clock = CpuClock(self.sim.pid)
         await self.sim.call(
             "blast", count=cfg.blast_messages, timeout=cfg.blast_cap + 30
@@ -531,7 +537,7 @@ class Column:
         )
         self.result["throughput"] = _throughput(probe.heartbeats, clock.since(), done)
         await self.hass.async_block_till_done()
-        self.blocks["throughput"] = self.monitor.reset()
+        self.blocks["throughput"] = await self.monitor.reset()
 
     async def storm(self, coordinator: Any) -> None:
         """Heartbeats at a steady rate, and MAN_DOWN alerts among them."""
@@ -555,7 +561,7 @@ class Column:
         finally:
             unsub()
         usage = clock.since()
-        self.blocks["storm"] = self.monitor.reset()
+        self.blocks["storm"] = await self.monitor.reset()
         alerts = [
             watch.man_down_on[a["alert_id"]] - a["emitted"]
             for a in storm["alerts"]
@@ -596,13 +602,13 @@ class Column:
                 first = min(first, probe.connected_at)
             seconds = probe.alerts.last - first
         await self.hass.async_block_till_done()
-        self.blocks["replay"] = self.monitor.reset()
+        self.blocks["replay"] = await self.monitor.reset()
         if cfg.save_wait:
             # The coordinator's delayed save (SAVE_DELAY) comes a few
             # seconds later, with the replay's thousands of alerts.
             await asyncio.sleep(cfg.save_wait)
             await self.hass.async_block_till_done()
-        self.blocks["after_replay"] = self.monitor.reset()
+        self.blocks["after_replay"] = await self.monitor.reset()
         self.result["replay"] = {
             "events": events,
             "handled": probe.alerts.count,
