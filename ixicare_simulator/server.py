@@ -449,6 +449,12 @@ class IxicareSimulator:
         self._requests: set[asyncio.Task[Any]] = set()
         self._sid_site: dict[str, str] = {}
         self._gates: dict[str, list[tuple[str, Any]]] = {}
+        # Held while a message is handed to the sessions' sockets and while a
+        # session is closed: a message is either on the socket before its
+        # DISCONNECT (and drained with it) or published after the session is
+        # forgotten (and retained). python-socketio sends from tasks of its
+        # own, so without it a close can overtake a message already emitted.
+        self._delivery = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sio_tasks: set[asyncio.Task[Any]] = set()
         self._restart_task: asyncio.Task[None] | None = None
@@ -857,23 +863,24 @@ class IxicareSimulator:
         self, state: _Site, event: str, data: Any, to: str | None = None
     ) -> None:
         """Emit to one session or to the site's room, respecting replay gates."""
-        sio = self._sio
-        if sio is None:
-            return
-        if to is not None:
-            if to not in state.sids:
-                _LOGGER.debug("Session %s gone, %s message dropped", to, event)
-            elif (gate := self._gates.get(to)) is not None:
-                gate.append((event, data))
-            else:
-                await sio.emit(event, data, to=to)
-            return
-        skip: list[str] = []
-        for sid in state.sids:
-            if (gate := self._gates.get(sid)) is not None:
-                gate.append((event, data))
-                skip.append(sid)
-        await sio.emit(event, data, room=state.key, skip_sid=skip or None)
+        async with self._delivery:
+            sio = self._sio
+            if sio is None:
+                return
+            if to is not None:
+                if to not in state.sids:
+                    _LOGGER.debug("Session %s gone, %s message dropped", to, event)
+                elif (gate := self._gates.get(to)) is not None:
+                    gate.append((event, data))
+                else:
+                    await sio.emit(event, data, to=to)
+                return
+            skip: list[str] = []
+            for sid in state.sids:
+                if (gate := self._gates.get(sid)) is not None:
+                    gate.append((event, data))
+                    skip.append(sid)
+            await sio.emit(event, data, room=state.key, skip_sid=skip or None)
 
     async def _publish_alert(self, state: _Site, alert: _SimAlert) -> None:
         alert.changed = time.time()
@@ -1021,7 +1028,9 @@ class IxicareSimulator:
         eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
         # Forget the session first: what is published from now on is retained
         # for the next connection instead of following the DISCONNECT packet.
-        await self._on_disconnect(sid, "server disconnect")
+        # What was emitted before is on the socket already (the lock).
+        async with self._delivery:
+            await self._on_disconnect(sid, "server disconnect")
         with contextlib.suppress(Exception):
             await sio.disconnect(sid)
         if (socket := sio.eio.sockets.get(eio_sid)) is not None:
@@ -1276,11 +1285,16 @@ class IxicareSimulator:
         # Let python-socketio finish the connection (the CONNECT packet and the
         # namespace bookkeeping) before anything is sent to the session.
         await asyncio.sleep(GATE_SETTLE)
-        gate = self._gates.get(sid)
-        while gate and (sio := self._sio) is not None:
-            event, data = gate.pop(0)
-            await sio.emit(event, data, to=sid)
-        self._gates.pop(sid, None)
+        while True:
+            async with self._delivery:
+                if (sio := self._sio) is None:
+                    return  # stopping: closing the session retains the rest
+                if not (gate := self._gates.get(sid)):
+                    # Drained (or ended): newer messages go straight out.
+                    self._gates.pop(sid, None)
+                    return
+                event, data = gate.pop(0)
+                await sio.emit(event, data, to=sid)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         gate = self._gates.pop(sid, None)
@@ -1301,12 +1315,21 @@ class IxicareSimulator:
         undelivered, gate[:] = list(gate), []  # also stops the drain task
         if state.sids:
             return
+        # Only the latest status of each alert is kept (protocol, "Message
+        # retention"): a later event in the gate replaces an earlier one,
+        # and what was retained since the session ended is newer still.
+        newer = set(state.retained)
+        latest: dict[str, dict[str, Any]] = {}
         for event, data in undelivered:
             if event != EVENT_ALERTS or not isinstance(data, dict):
                 continue
             alert_id = str(data.get("alert", {}).get("id", "")).lower()
-            if alert_id and alert_id not in state.retained:
-                state.retained[alert_id] = (time.time(), data)
+            if alert_id and alert_id not in newer:
+                latest.pop(alert_id, None)
+                latest[alert_id] = data
+        now = time.time()
+        for alert_id, data in latest.items():
+            state.retained[alert_id] = (now, data)
 
     # ------------------------------------------------------------------
     # HTTP control API

@@ -13,7 +13,7 @@ import pytest
 import socketio
 import trustme
 
-from ixicare_simulator import IxicareSimulator, SimDevice
+from ixicare_simulator import IxicareSimulator, SimDevice, server
 from ixicare_simulator.server import (
     NIL_UUID,
     _js_numbers,
@@ -686,6 +686,43 @@ async def test_replay_reaches_only_the_connecting_client_in_order(
     await connecting
     received = [data["alert"]["id"] for _, data in await client.take(21)]
     assert received == [*ids, newest]
+
+
+async def test_a_session_dropped_before_its_replay_keeps_the_latest_status(
+    sim: IxicareSimulator, connect: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a session left in its replay gate is retained as its latest status.
+
+    The session's gate holds the retained OPEN event, then the CANCELLED
+    published before the gate drained; a drop then must keep the CANCELLED
+    (the protocol reports only the latest status), not the first event seen.
+    """
+    monkeypatch.setattr(server, "GATE_SETTLE", 30.0)  # the gate never drains here
+    mac = sim.devices(SITE)[0].mac
+    alert_id = await sim.raise_alert(SITE, mac, "PANIC_BUTTON")
+    await connect()
+    await sim.set_alert_status(SITE, alert_id, "CANCELLED")
+    assert sim.retained_events(SITE) == []
+    await sim.disconnect_clients(SITE)
+    retained = sim.retained_events(SITE)
+    assert [(e["alert"]["id"], e["alert"]["status"]) for e in retained] == [
+        (alert_id, "CANCELLED")
+    ]
+    # A second session dropped before its replay: each alert keeps its latest.
+    other = await sim.raise_alert(SITE, mac, "MAN_DOWN")
+    await connect()
+    await sim.set_alert_status(SITE, other, "ACCEPTED")
+    await sim.disconnect_clients(SITE)
+    statuses = {
+        e["alert"]["id"]: e["alert"]["status"] for e in sim.retained_events(SITE)
+    }
+    assert statuses == {alert_id: "CANCELLED", other: "ACCEPTED"}
+    monkeypatch.setattr(server, "GATE_SETTLE", 0.0)
+    client = await connect()
+    received = {
+        data["alert"]["id"]: data["alert"]["status"] for _, data in await client.take(2)
+    }
+    assert received == statuses
 
 
 async def test_replay_active_on_connect(socket_enabled: None) -> None:
