@@ -8,6 +8,7 @@ from unittest.mock import patch
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ixicare.const import DOMAIN, STORAGE_VERSION
@@ -55,10 +56,28 @@ async def test_device_appears_from_first_message(
     assert state_of(hass, f"sensor.{name}_floor") == device.floor
     assert state_of(hass, f"binary_sensor.{name}_man_down") == "off"
     assert state_of(hass, f"sensor.{name}_active_alert") == "none"
-    phone = entity_registry.async_get(f"sensor.{name}_phone_number")
-    assert phone is not None
-    assert phone.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    assert phone.unique_id == f"{SITE_UUID}_{mac}_phone_number"
+    for key in ("phone_number", "last_update"):
+        disabled = entity_registry.async_get(f"sensor.{name}_{key}")
+        assert disabled is not None
+        assert disabled.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert disabled.unique_id == f"{SITE_UUID}_{mac}_{key}"
+        assert hass.states.get(f"sensor.{name}_{key}") is None
+
+    # Enabled by the user, they show the device's data.
+    for key in ("phone_number", "last_update"):
+        entity_registry.async_update_entity(f"sensor.{name}_{key}", disabled_by=None)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    message = await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=56)
+    last_update = dt_util.utc_from_timestamp(message["device"]["last_update"])
+    await wait_for(
+        hass,
+        lambda: (
+            state_of(hass, f"sensor.{name}_last_update")
+            == last_update.isoformat(timespec="seconds")
+        ),
+    )
+    assert state_of(hass, f"sensor.{name}_phone_number") == device.phone_number
 
 
 async def test_steady_messages_do_not_postpone_the_save(

@@ -131,6 +131,9 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
         translation_key="last_update",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
+        # It changes with every heartbeat: one more state write (and recorder
+        # row) per message, for a value most dashboards never show.
+        entity_registry_enabled_default=False,
         value_fn=lambda device: _timestamp(device.last_update),
         shows=CHANGED_DATA,
     ),
