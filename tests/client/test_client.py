@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+import itertools
 import logging
 import ssl
 from typing import Any
@@ -28,6 +29,7 @@ from custom_components.ixicare.pyixicare import (
     IxicareNotConnectedError,
     IxicareTLSError,
     UpdateResult,
+    client as client_module,
 )
 from custom_components.ixicare.pyixicare.client import INVALID_FRAME_EVENT, _OrjsonCodec
 from ixicare_simulator import IxicareSimulator
@@ -127,6 +129,51 @@ async def test_receives_alerts_and_heartbeats_in_order(
     assert recorder.states[0] is ConnectionState.CONNECTING
     assert ConnectionState.CONNECTED in recorder.states
     assert recorder.states[-1] is ConnectionState.CLOSED
+
+
+async def test_messages_are_handled_in_the_read_loop_in_slices(
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No task per message, and a burst gives the event loop a turn between slices."""
+    monkeypatch.setattr(client_module, "MESSAGE_SLICE", 0.0)  # a turn after each
+    ticks = 0
+    seen: list[tuple[asyncio.Task[Any] | None, int, float | None]] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    def on_heartbeat(event: HeartbeatEvent) -> None:
+        seen.append((asyncio.current_task(), ticks, event.device.battery_level))
+
+    client = make_client(simulator, session, on_heartbeat=on_heartbeat)
+    await client.connect()
+    running = asyncio.ensure_future(ticker())
+    try:
+        mac = simulator.make_devices(SITE_UUID, 1, seed=2)[0].mac
+        levels = list(range(1, 101))
+        await asyncio.gather(
+            *(
+                simulator.send_heartbeat(SITE_UUID, mac, battery_level=level)
+                for level in levels
+            )
+        )
+        async with asyncio.timeout(5):
+            while len(seen) < len(levels):
+                await asyncio.sleep(0.01)
+        assert client._sio is not None
+        assert {task for task, _, _ in seen} == {client._sio.eio.read_loop_task}
+        assert [level for _, _, level in seen] == levels
+        # Each message saw the event loop turn since the one before.
+        at = [tick for _, tick, _ in seen]
+        assert all(later > earlier for earlier, later in itertools.pairwise(at))
+    finally:
+        running.cancel()
+        await client.close()
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
+import engineio
+from engineio import packet as eio_packet
 import orjson
 import socketio
 from socketio import packet as sio_packet
@@ -52,6 +54,8 @@ DEFAULT_SOCKETIO_PATH = "ws"
 DEFAULT_NAMESPACE = "/"
 AUTH_FAILURE_STATUSES = frozenset({401, 403})
 HEALTH_CHECK_INTERVAL = 5.0
+# The longest the receive path keeps the event loop before giving it a turn.
+MESSAGE_SLICE = 0.005
 
 
 INVALID_FRAME_EVENT = "ixicare:invalid-frame"
@@ -86,6 +90,39 @@ class _OrjsonPacket(sio_packet.Packet):  # type: ignore[misc]
     """socket.io packet encoded with orjson, for this client only."""
 
     json = _OrjsonCodec
+
+
+class _InlineEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
+    """An Engine.IO client that handles each message where it is read.
+
+    python-engineio makes a task of every message, so all the messages of one
+    socket read (hundreds in a burst or a replay) run in a single loop
+    iteration that nothing else can interrupt. Here the read loop hands each
+    message to socket.io in turn, in the order read, and yields to the event
+    loop once it has been busy for `MESSAGE_SLICE`: other work waits about
+    that long at most, no task is made per message, and the socket is not read
+    further while a backlog is handled.
+    """
+
+    _slice_start = 0.0
+
+    async def _receive_packet(self, pkt: eio_packet.Packet) -> None:
+        if pkt.packet_type != eio_packet.MESSAGE:
+            await super()._receive_packet(pkt)
+            return
+        # Errors in the handlers are logged by `_trigger_event`, never raised.
+        await self._trigger_event("message", pkt.data, run_async=False)
+        now = time.monotonic()
+        if now - self._slice_start >= MESSAGE_SLICE:
+            await asyncio.sleep(0)
+            self._slice_start = time.monotonic()
+
+
+class _AsyncClient(socketio.AsyncClient):  # type: ignore[misc]
+    """socket.io client over `_InlineEngineIOClient`."""
+
+    def _engineio_client_class(self) -> type[engineio.AsyncClient]:
+        return _InlineEngineIOClient
 
 
 @dataclass(slots=True)
@@ -228,7 +265,7 @@ class IxicareClient:
         return urlunsplit((parts.scheme, parts.netloc, "", query, ""))
 
     def _new_sio(self) -> socketio.AsyncClient:
-        sio = socketio.AsyncClient(
+        sio = _AsyncClient(
             reconnection=False,
             handle_sigint=False,
             http_session=self._session,
