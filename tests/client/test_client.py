@@ -243,6 +243,51 @@ async def test_refused_namespace_is_an_auth_failure(
         await runner.cleanup()
 
 
+@pytest.mark.parametrize("expected_lingering_tasks", [True])
+async def test_a_socketio_disconnect_alone_ends_the_session(
+    session: aiohttp.ClientSession,
+    unused_tcp_port: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that ends the session with a DISCONNECT packet, and no Engine.IO close."""
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+    sids: list[str] = []
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        sids.append(sid)
+
+    app = aiohttp.web.Application()
+    sio.attach(app, socketio_path="ws")
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    await aiohttp.web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    recorder = Recorder()
+    client = IxicareClient(
+        session,
+        url=f"http://127.0.0.1:{unused_tcp_port}",
+        site_uuid=SITE_UUID,
+        token=TOKEN,
+        backoff=FAST,
+        **recorder.kwargs(),
+    )
+    try:
+        client.start()
+        await recorder.until(lambda: client.connected)
+        await sio.emit("heartbeats", {"type": "HEARTBEAT"}, to=sids[0])
+        await sio.disconnect(sids[0])
+        # Seen at once (not by the periodic health check), then reconnected.
+        await recorder.until(lambda: ConnectionState.DISCONNECTED in recorder.states)
+        await recorder.until(lambda: client.connected and len(sids) == 2)
+        assert recorder.invalid  # the event before the DISCONNECT was handled
+    finally:
+        await client.close()
+        await sio.shutdown()
+        await runner.cleanup()
+    assert "handler error" not in caplog.text
+    assert "cannot await on itself" not in caplog.text
+
+
 async def test_reconnects_after_server_restart(
     simulator: IxicareSimulator, session: aiohttp.ClientSession
 ) -> None:

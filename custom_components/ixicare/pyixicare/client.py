@@ -92,6 +92,9 @@ class _OrjsonPacket(sio_packet.Packet):  # type: ignore[misc]
     json = _OrjsonCodec
 
 
+_SIO_EVENT = str(sio_packet.EVENT)
+
+
 class _InlineEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
     """An Engine.IO client that handles each message where it is read.
 
@@ -107,7 +110,11 @@ class _InlineEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
     _slice_start = 0.0
 
     async def _receive_packet(self, pkt: eio_packet.Packet) -> None:
-        if pkt.packet_type != eio_packet.MESSAGE:
+        # Only socket.io EVENT packets: the others stay in tasks of their own
+        # (a DISCONNECT handled here would wait for this very read loop).
+        if pkt.packet_type != eio_packet.MESSAGE or not (
+            isinstance(pkt.data, str) and pkt.data[:1] == _SIO_EVENT
+        ):
             await super()._receive_packet(pkt)
             return
         # Errors in the handlers are logged by `_trigger_event`, never raised.
