@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -97,6 +98,31 @@ async def test_steady_messages_do_not_postpone_the_save(
         await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=53)
         await wait_for(hass, lambda: coordinator.stats.heartbeats == 4)
         assert delay_save.call_count == 2
+
+
+async def test_the_stored_snapshot_is_taken_in_the_event_loop(
+    hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Home Assistant 2025.4 asks for the data from a thread; the state is the loop's."""
+    coordinator = init_integration.runtime_data.coordinator
+    device = simulator.make_devices(SITE_UUID, 1, seed=5)[0]
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=40)
+    await wait_for(hass, lambda: coordinator.stats.heartbeats == 1)
+    threads: list[int] = []
+    as_dict = coordinator.state.as_dict
+
+    def recorded() -> dict[str, Any]:
+        threads.append(threading.get_ident())
+        return as_dict()
+
+    with patch.object(coordinator.state, "as_dict", side_effect=recorded):
+        from_a_thread = await hass.async_add_executor_job(coordinator._data_to_save)
+        in_the_loop = coordinator._data_to_save()
+    assert threads == [hass.loop_thread_id, hass.loop_thread_id]
+    assert from_a_thread == in_the_loop
+    assert [d["battery_level"] for d in in_the_loop["devices"]] == [40.0]
+    # The snapshot shares nothing the loop goes on changing.
+    assert in_the_loop["ended"] is not coordinator.state.ended
 
 
 async def test_many_stored_devices_get_their_entities(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
+from homeassistant.util.async_ import run_callback_threadsafe
 
 from .const import (
     ATTR_ALERT_ID,
@@ -434,8 +436,19 @@ class IxicareCoordinator:
             self._save_pending = True
             self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
 
-    @callback
     def _data_to_save(self) -> dict[str, Any]:
+        """Return the snapshot to store, taken in the event loop.
+
+        Home Assistant 2025.4 calls this from an executor thread while the
+        event loop goes on changing the state (newer versions call it in the
+        event loop): the snapshot is then taken in the loop and waited for.
+        """
+        if threading.get_ident() == self.hass.loop_thread_id:
+            return self._snapshot()
+        return run_callback_threadsafe(self.hass.loop, self._snapshot).result()
+
+    @callback
+    def _snapshot(self) -> dict[str, Any]:
         self._save_pending = False
         self.state.prune_ended(time.time(), ENDED_ALERT_MEMORY)
         return self.state.as_dict()

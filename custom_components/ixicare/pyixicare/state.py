@@ -400,7 +400,7 @@ class SiteState:
         return {
             "devices": [d.as_dict() for d in self.devices.values()],
             "alerts": [a.as_dict() for a in self.alerts.values()],
-            "ended": self.ended,
+            "ended": dict(self.ended),
         }
 
     def load(self, data: dict[str, Any]) -> None:
