@@ -117,8 +117,12 @@ class _InlineEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
         ):
             await super()._receive_packet(pkt)
             return
-        # Errors in the handlers are logged by `_trigger_event`, never raised.
-        await self._trigger_event("message", pkt.data, run_async=False)
+        # socket.io's own (async) handler, called without `_trigger_event`'s
+        # per-call coroutine check; errors are logged as it would, never raised.
+        try:
+            await self.handlers["message"](pkt.data)
+        except Exception:
+            self.logger.exception("message async handler error")
         now = time.monotonic()
         if now - self._slice_start >= MESSAGE_SLICE:
             await asyncio.sleep(0)
@@ -126,7 +130,22 @@ class _InlineEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
 
 
 class _AsyncClient(socketio.AsyncClient):  # type: ignore[misc]
-    """socket.io client over `_InlineEngineIOClient`."""
+    """socket.io client over `_InlineEngineIOClient`.
+
+    Events of `sync_namespace` with a handler in `sync_handlers` go straight to
+    it: python-socketio would look the handler up and check whether it is a
+    coroutine function on every message.
+    """
+
+    sync_namespace = DEFAULT_NAMESPACE
+    sync_handlers: dict[str, Callable[..., None]] = {}
+
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        if namespace == self.sync_namespace and (
+            handler := self.sync_handlers.get(event)
+        ):
+            return handler(*args)
+        return await super()._trigger_event(event, namespace, *args)
 
     def _engineio_client_class(self) -> type[engineio.AsyncClient]:
         return _InlineEngineIOClient
@@ -271,7 +290,7 @@ class IxicareClient:
         query = urlencode({"site_uuid": self.site_uuid})
         return urlunsplit((parts.scheme, parts.netloc, "", query, ""))
 
-    def _new_sio(self) -> socketio.AsyncClient:
+    def _new_sio(self) -> _AsyncClient:
         sio = _AsyncClient(
             reconnection=False,
             handle_sigint=False,
@@ -281,8 +300,12 @@ class IxicareClient:
             engineio_logger=False,
         )
         namespace = self._namespace
-        sio.on(EVENT_ALERTS, self._handle_alerts, namespace=namespace)
-        sio.on(EVENT_HEARTBEATS, self._handle_heartbeats, namespace=namespace)
+        sio.sync_namespace = namespace
+        sio.sync_handlers = {
+            EVENT_ALERTS: self._handle_alerts,
+            EVENT_HEARTBEATS: self._handle_heartbeats,
+            INVALID_FRAME_EVENT: self._handle_invalid_frame,
+        }
 
         def handle_disconnect(reason: Any = None) -> None:
             # A late disconnection of an earlier session must not end this one.
@@ -291,7 +314,6 @@ class IxicareClient:
 
         sio.on("disconnect", handle_disconnect, namespace=namespace)
         sio.on("connect_error", self._handle_connect_error, namespace=namespace)
-        sio.on(INVALID_FRAME_EVENT, self._handle_invalid_frame, namespace=namespace)
         return sio
 
     async def connect(self, timeout: float = 10.0) -> None:
