@@ -167,6 +167,21 @@ def table(results: list[dict[str, Any]], memory: dict[str, Any] | None) -> str:
         ),
     )
     row(
+        "full GC collections: set-up first / again / throughput / storm / replay",
+        lambda r: " / ".join(
+            str(r["blocks"][phase].get("full_collections", "-"))
+            for phase in ("setup_first", "setup_again", "throughput", "storm", "replay")
+        ),
+    )
+    row(
+        "a full GC of Home Assistant before set-up, ms (tracked objects)",
+        lambda r: (
+            f"{_ms(r['bare_gc']['seconds'])} ({r['bare_gc']['objects']:,.0f})"
+            if "bare_gc" in r
+            else "-"
+        ),
+    )
+    row(
         "set-up with N stored devices, s: first / again",
         lambda r: f"{r['setup_first']:.2f} / {r['setup_again']:.2f}",
     )
@@ -210,10 +225,17 @@ def targets(results: list[dict[str, Any]], memory: dict[str, Any] | None) -> str
     block = max((b["block"] for b in blocks), default=None)
     no_gc = max((b["block_without_gc"] for b in blocks), default=None)
     line(
-        "event loop never blocked > 50 ms",
+        "event loop never blocked > 50 ms by the integration (GC pauses aside)",
+        no_gc,
+        (no_gc or 0) <= 0.050,
+        f"{_ms(no_gc)} ms",
+    )
+    bare = max((r["bare_gc"]["seconds"] for r in results if "bare_gc" in r), default=0)
+    line(
+        "event loop never blocked > 50 ms, GC pauses included",
         block,
         (block or 0) <= 0.050,
-        f"{_ms(block)} ms ({_ms(no_gc)} ms without GC pauses)",
+        f"{_ms(block)} ms (a full GC of Home Assistant before set-up: {_ms(bare)} ms)",
     )
     replays = [r["replay"]["seconds"] for r in results if r["replay"]["seconds"]]
     replay = max(replays, default=None)
