@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import threading
 from typing import Any
 from unittest.mock import patch
@@ -10,8 +12,10 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ixicare import coordinator as coordinator_module
 from custom_components.ixicare.const import DOMAIN, STORAGE_VERSION
 from custom_components.ixicare.coordinator import DEVICES_PER_ITERATION
 from ixicare_simulator import IxicareSimulator
@@ -123,6 +127,40 @@ async def test_the_stored_snapshot_is_taken_in_the_event_loop(
     assert [d["battery_level"] for d in in_the_loop["devices"]] == [40.0]
     # The snapshot shares nothing the loop goes on changing.
     assert in_the_loop["ended"] is not coordinator.state.ended
+
+
+async def test_known_devices_are_handed_over_in_time_slices(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """However many fit the count, a slice ends once its time is up."""
+    coordinator = init_integration.runtime_data.coordinator
+    for device in simulator.make_devices(SITE_UUID, 4, seed=6):
+        await simulator.send_heartbeat(SITE_UUID, device.mac)
+    await wait_for(hass, lambda: len(coordinator.state.devices) == 4)
+    monkeypatch.setattr(coordinator_module, "DEVICES_PER_ITERATION", 1000)
+    monkeypatch.setattr(coordinator_module, "SETUP_SLICE", 0.0)
+    ticks = 0
+    seen: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    running = asyncio.ensure_future(ticker())
+    try:
+        unsubscribe = await coordinator.async_add_new_device_listener(
+            lambda _device: seen.append(ticks)
+        )
+    finally:
+        running.cancel()
+    unsubscribe()
+    assert len(seen) == 4
+    assert all(later > earlier for earlier, later in itertools.pairwise(seen))
 
 
 async def test_many_stored_devices_get_their_entities(

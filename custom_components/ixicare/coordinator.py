@@ -71,6 +71,9 @@ INVALID_LOG_INTERVAL = 60.0
 # Assistant adds the entities of one call without yielding, and thousands of
 # devices in one go would block the loop for seconds.
 DEVICES_PER_ITERATION = 10
+# ... and for at most this long: each platform hands its own devices over, and
+# Home Assistant finishes adding their entities in the next iteration.
+SETUP_SLICE = 0.002
 
 
 @dataclass(slots=True)
@@ -184,18 +187,24 @@ class IxicareCoordinator:
     ) -> CALLBACK_TYPE:
         """Call `listener` for each known device now and each new one later.
 
-        The known devices are handed over DEVICES_PER_ITERATION at a time,
-        letting the event loop run in between.
+        The known devices are handed over at most DEVICES_PER_ITERATION, and
+        at most SETUP_SLICE seconds, at a time, letting the event loop run in
+        between: adding a device's entities costs more as the registries grow.
         """
         unsubscribe = _subscribe(self._new_device_listeners, listener)
-        devices = list(self.state.devices.values())
-        for start in range(0, len(devices), DEVICES_PER_ITERATION):
-            if start:
+        handed = 0
+        slice_start = time.monotonic()
+        for device in list(self.state.devices.values()):
+            if handed == DEVICES_PER_ITERATION or (
+                time.monotonic() - slice_start >= SETUP_SLICE
+            ):
                 await asyncio.sleep(0)
-            for device in devices[start : start + DEVICES_PER_ITERATION]:
-                # Skip a device the user removed meanwhile.
-                if self.state.devices.get(device.mac) is device:
-                    listener(device)
+                handed = 0
+                slice_start = time.monotonic()
+            # Skip a device the user removed meanwhile.
+            if self.state.devices.get(device.mac) is device:
+                listener(device)
+                handed += 1
         return unsubscribe
 
     @callback
