@@ -147,7 +147,7 @@ async def test_user_flow(
 async def test_user_flow_strips_trailing_slash(
     hass: HomeAssistant, simulator: IxicareSimulator
 ) -> None:
-    """A server URL typed with a trailing slash is stored without it."""
+    """A URL with a trailing slash, a token with spaces: stored without them."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
@@ -156,13 +156,14 @@ async def test_user_flow_strips_trailing_slash(
         user_input(
             simulator,
             site_uuid=OTHER_SITE,
-            token=OTHER_TOKEN,
+            token=f"  {OTHER_TOKEN}\n",
             url=f" {simulator.url}/ ",
         ),
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_URL] == simulator.url
+    assert result["data"][CONF_TOKEN] == OTHER_TOKEN
     assert result["result"].unique_id == OTHER_SITE
     assert result["title"] == "ixicare 0b5e2c1d"
 
@@ -325,7 +326,7 @@ async def test_reauth_flow(
     assert entry.data[CONF_TOKEN] == TOKEN
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_TOKEN: NEW_TOKEN}
+        result["flow_id"], {CONF_TOKEN: f"{NEW_TOKEN} "}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
@@ -449,7 +450,8 @@ async def test_reconfigure_flow(
         result["flow_id"],
         reconfigure_input(
             second_server,
-            **{CONF_SOCKETIO_PATH: "engine", CONF_TOKEN: OTHER_PATH_TOKEN},
+            # A pasted token's surrounding whitespace is not part of it.
+            **{CONF_SOCKETIO_PATH: "engine", CONF_TOKEN: f" {OTHER_PATH_TOKEN}\n"},
         ),
     )
     await hass.async_block_till_done()

@@ -167,7 +167,8 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()  # ha-compat: ignore
                 data = {
                     CONF_SITE_UUID: site_uuid,
-                    CONF_TOKEN: user_input[CONF_TOKEN],
+                    # A pasted token often brings a space or a line break.
+                    CONF_TOKEN: user_input[CONF_TOKEN].strip(),
                     CONF_URL: advanced.get(CONF_URL, DEFAULT_URL).strip().rstrip("/"),
                     CONF_SOCKETIO_PATH: advanced.get(
                         CONF_SOCKETIO_PATH, DEFAULT_SOCKETIO_PATH
@@ -216,11 +217,11 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN]}
+            data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
             errors = await _errors_for(self.hass, data)
             if not errors:
                 return self.async_update_reload_and_abort(  # ha-compat: ignore
-                    entry, data_updates={CONF_TOKEN: user_input[CONF_TOKEN]}
+                    entry, data_updates={CONF_TOKEN: data[CONF_TOKEN]}
                 )
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -240,7 +241,8 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
                 **entry.data,
                 **{key: user_input[key] for key in ADVANCED_KEYS},
                 CONF_URL: user_input[CONF_URL].strip().rstrip("/"),
-                CONF_TOKEN: user_input.get(CONF_TOKEN) or entry.data[CONF_TOKEN],
+                CONF_TOKEN: (user_input.get(CONF_TOKEN) or "").strip()
+                or entry.data[CONF_TOKEN],
             }
             errors = await _errors_for(self.hass, data)
             if not errors:
