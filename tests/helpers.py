@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+import contextlib
 
 from homeassistant.core import HomeAssistant
 
@@ -37,3 +38,26 @@ def entity_id(hass: HomeAssistant, platform: str, mac: str, key: str) -> str:
     )
     assert found is not None, f"no {platform} entity {key} for {mac}"
     return found
+
+
+class LoopTurns:
+    """How many times the event loop has turned since `counting` began."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def _count(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.count += 1
+
+    @contextlib.asynccontextmanager
+    async def counting(self) -> AsyncIterator[LoopTurns]:
+        """Count the turns while the block runs."""
+        task = asyncio.ensure_future(self._count())
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import threading
 from typing import Any
@@ -21,7 +20,7 @@ from custom_components.ixicare.coordinator import DEVICES_PER_ITERATION
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import state_of, wait_for
+from .helpers import LoopTurns, state_of, wait_for
 
 
 async def test_setup_and_unload(
@@ -142,22 +141,11 @@ async def test_known_devices_are_handed_over_in_time_slices(
     await wait_for(hass, lambda: len(coordinator.state.devices) == 4)
     monkeypatch.setattr(coordinator_module, "DEVICES_PER_ITERATION", 1000)
     monkeypatch.setattr(coordinator_module, "SETUP_SLICE", 0.0)
-    ticks = 0
     seen: list[int] = []
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0)
-            ticks += 1
-
-    running = asyncio.ensure_future(ticker())
-    try:
+    async with LoopTurns().counting() as turns:
         unsubscribe = await coordinator.async_add_new_device_listener(
-            lambda _device: seen.append(ticks)
+            lambda _device: seen.append(turns.count)
         )
-    finally:
-        running.cancel()
     unsubscribe()
     assert len(seen) == 4
     assert all(later > earlier for earlier, later in itertools.pairwise(seen))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+import contextlib
 import itertools
 import logging
 import ssl
@@ -35,6 +36,7 @@ from custom_components.ixicare.pyixicare.client import INVALID_FRAME_EVENT, _Orj
 from ixicare_simulator import IxicareSimulator
 
 from ..conftest import OTHER_SITE, SITE_UUID, TOKEN
+from ..helpers import LoopTurns
 
 FAST = Backoff(base=0.02, cap=0.1)
 
@@ -138,33 +140,27 @@ async def test_messages_are_handled_in_the_read_loop_in_slices(
 ) -> None:
     """No task per message, and a burst gives the event loop a turn between slices."""
     monkeypatch.setattr(client_module, "MESSAGE_SLICE", 0.0)  # a turn after each
-    ticks = 0
+    turns = LoopTurns()
     seen: list[tuple[asyncio.Task[Any] | None, int, float | None]] = []
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0)
-            ticks += 1
-
     def on_heartbeat(event: HeartbeatEvent) -> None:
-        seen.append((asyncio.current_task(), ticks, event.device.battery_level))
+        seen.append((asyncio.current_task(), turns.count, event.device.battery_level))
 
     client = make_client(simulator, session, on_heartbeat=on_heartbeat)
     await client.connect()
-    running = asyncio.ensure_future(ticker())
     try:
         mac = simulator.make_devices(SITE_UUID, 1, seed=2)[0].mac
         levels = list(range(1, 101))
-        await asyncio.gather(
-            *(
-                simulator.send_heartbeat(SITE_UUID, mac, battery_level=level)
-                for level in levels
+        async with turns.counting():
+            await asyncio.gather(
+                *(
+                    simulator.send_heartbeat(SITE_UUID, mac, battery_level=level)
+                    for level in levels
+                )
             )
-        )
-        async with asyncio.timeout(5):
-            while len(seen) < len(levels):
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(5):
+                while len(seen) < len(levels):
+                    await asyncio.sleep(0.01)
         assert client._sio is not None
         assert {task for task, _, _ in seen} == {client._sio.eio.read_loop_task}
         assert [level for _, _, level in seen] == levels
@@ -172,7 +168,6 @@ async def test_messages_are_handled_in_the_read_loop_in_slices(
         at = [tick for _, tick, _ in seen]
         assert all(later > earlier for earlier, later in itertools.pairwise(at))
     finally:
-        running.cancel()
         await client.close()
 
 
@@ -212,6 +207,21 @@ async def test_network_error_is_not_an_auth_failure(
     await client.close()
 
 
+@contextlib.asynccontextmanager
+async def bare_server(sio: socketio.AsyncServer, port: int) -> AsyncIterator[str]:
+    """Serve `sio` (a plain python-socketio server) on loopback; yield its URL."""
+    app = aiohttp.web.Application()
+    sio.attach(app, socketio_path="ws")
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    await aiohttp.web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await sio.shutdown()
+        await runner.cleanup()
+
+
 @pytest.mark.parametrize("expected_lingering_tasks", [True])
 async def test_refused_namespace_is_an_auth_failure(
     session: aiohttp.ClientSession, unused_tcp_port: int
@@ -223,24 +233,13 @@ async def test_refused_namespace_is_an_auth_failure(
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         raise socketio.exceptions.ConnectionRefusedError("not authorized")
 
-    app = aiohttp.web.Application()
-    sio.attach(app, socketio_path="ws")
-    runner = aiohttp.web.AppRunner(app)
-    await runner.setup()
-    await aiohttp.web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
-    client = IxicareClient(
-        session,
-        url=f"http://127.0.0.1:{unused_tcp_port}",
-        site_uuid=SITE_UUID,
-        token=TOKEN,
-    )
-    try:
-        with pytest.raises(IxicareAuthError):
-            await client.connect(timeout=5)
-    finally:
-        await client.close()
-        await sio.shutdown()
-        await runner.cleanup()
+    async with bare_server(sio, unused_tcp_port) as url:
+        client = IxicareClient(session, url=url, site_uuid=SITE_UUID, token=TOKEN)
+        try:
+            with pytest.raises(IxicareAuthError):
+                await client.connect(timeout=5)
+        finally:
+            await client.close()
 
 
 @pytest.mark.parametrize("expected_lingering_tasks", [True])
@@ -257,33 +256,29 @@ async def test_a_socketio_disconnect_alone_ends_the_session(
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         sids.append(sid)
 
-    app = aiohttp.web.Application()
-    sio.attach(app, socketio_path="ws")
-    runner = aiohttp.web.AppRunner(app)
-    await runner.setup()
-    await aiohttp.web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
     recorder = Recorder()
-    client = IxicareClient(
-        session,
-        url=f"http://127.0.0.1:{unused_tcp_port}",
-        site_uuid=SITE_UUID,
-        token=TOKEN,
-        backoff=FAST,
-        **recorder.kwargs(),
-    )
-    try:
-        client.start()
-        await recorder.until(lambda: client.connected)
-        await sio.emit("heartbeats", {"type": "HEARTBEAT"}, to=sids[0])
-        await sio.disconnect(sids[0])
-        # Seen at once (not by the periodic health check), then reconnected.
-        await recorder.until(lambda: ConnectionState.DISCONNECTED in recorder.states)
-        await recorder.until(lambda: client.connected and len(sids) == 2)
-        assert recorder.invalid  # the event before the DISCONNECT was handled
-    finally:
-        await client.close()
-        await sio.shutdown()
-        await runner.cleanup()
+    async with bare_server(sio, unused_tcp_port) as url:
+        client = IxicareClient(
+            session,
+            url=url,
+            site_uuid=SITE_UUID,
+            token=TOKEN,
+            backoff=FAST,
+            **recorder.kwargs(),
+        )
+        try:
+            client.start()
+            await recorder.until(lambda: client.connected)
+            await sio.emit("heartbeats", {"type": "HEARTBEAT"}, to=sids[0])
+            await sio.disconnect(sids[0])
+            # Seen at once (not by the periodic health check), then reconnected.
+            await recorder.until(
+                lambda: ConnectionState.DISCONNECTED in recorder.states
+            )
+            await recorder.until(lambda: client.connected and len(sids) == 2)
+            assert recorder.invalid  # the event before the DISCONNECT was handled
+        finally:
+            await client.close()
     assert "handler error" not in caplog.text
     assert "cannot await on itself" not in caplog.text
 
