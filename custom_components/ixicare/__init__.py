@@ -67,6 +67,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> b
     if not HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.async_release_announcements()
     return True
 
 

@@ -17,19 +17,8 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util.async_ import run_callback_threadsafe
 
+from .announce import Announcer
 from .const import (
-    ATTR_ALERT_ID,
-    ATTR_ALERT_TYPE,
-    ATTR_CONFIG_ENTRY_ID,
-    ATTR_MAC,
-    ATTR_PREVIOUS_STATUS,
-    ATTR_PREVIOUS_TYPE,
-    ATTR_RESIDENT,
-    ATTR_SITE_UUID,
-    ATTR_STATUS,
-    ATTR_TIMESTAMP,
-    ATTR_TRANSITION,
-    ATTR_ZONE,
     CONF_COMMAND_TIMEOUT,
     CONF_IDLE_TIMEOUT,
     CONF_MAX_DEVICES,
@@ -45,7 +34,6 @@ from .const import (
     DEFAULT_UNAVAILABLE_AFTER,
     DOMAIN,
     ENDED_ALERT_MEMORY,
-    EVENT_ALERT,
     LOGGER,
     SAVE_DELAY,
     STORAGE_VERSION,
@@ -137,6 +125,13 @@ class IxicareCoordinator:
         self._last_invalid_log = 0.0
         self._full_warned = False
         self._outdoor_announced: set[str] = set()
+        self.announcer = Announcer(
+            hass,
+            entry_id=entry.entry_id,
+            site_uuid=self.site_uuid,
+            device_id=self.device_id,
+            notify=self._notify_transition,
+        )
 
     # -- life cycle -----------------------------------------------------------
 
@@ -151,9 +146,19 @@ class IxicareCoordinator:
         await self.client.connect(timeout)
         self.client.start()
 
+    @callback
+    def async_release_announcements(self) -> None:
+        """Announce alert transitions from now on (the platforms are set up).
+
+        Those of the set-up and of Home Assistant's start go out once it has
+        started; see `announce.py`.
+        """
+        self.announcer.async_release()
+
     async def async_shutdown(self) -> None:
         """Close the session and write what we know."""
         self._cancel_timer()
+        self.announcer.async_shutdown()
         await self.client.close()
         await self._store.async_save(self.state.as_dict())
 
@@ -256,42 +261,17 @@ class IxicareCoordinator:
     def _announce(
         self, device: TrackedDevice, transitions: list[AlertTransition]
     ) -> None:
-        device_id = self.device_id(device.mac)
-        for transition in transitions:
-            self.stats.transitions += 1
-            for listener in list(self._transition_listeners.get(device.mac, ())):
-                listener(transition)
-            self.hass.bus.async_fire(
-                EVENT_ALERT, self.transition_data(transition, device, device_id)
-            )
+        self.stats.transitions += len(transitions)
+        self.announcer.announce(device, transitions)
         for site_listener in list(self._site_listeners):
             site_listener()
 
-    def transition_data(
-        self,
-        transition: AlertTransition,
-        device: TrackedDevice,
-        device_id: str | None,
-    ) -> dict[str, Any]:
-        """Return the data of the `ixicare_alert` bus event."""
-        alert = transition.alert
-        return {
-            ATTR_CONFIG_ENTRY_ID: self.entry.entry_id,
-            ATTR_SITE_UUID: self.site_uuid,
-            "device_id": device_id,
-            ATTR_MAC: device.mac,
-            ATTR_TRANSITION: transition.transition,
-            ATTR_ALERT_ID: alert.alert_id,
-            ATTR_ALERT_TYPE: transition.type_name,
-            ATTR_PREVIOUS_TYPE: transition.previous_type,
-            ATTR_STATUS: transition.status.value,
-            ATTR_PREVIOUS_STATUS: transition.previous_status.value
-            if transition.previous_status is not None
-            else None,
-            ATTR_RESIDENT: alert.resident or device.resident,
-            ATTR_ZONE: device.indoor.zone if device.indoor is not None else None,
-            ATTR_TIMESTAMP: time.time(),
-        }
+    @callback
+    def _notify_transition(
+        self, device: TrackedDevice, transition: AlertTransition
+    ) -> None:
+        for listener in list(self._transition_listeners.get(device.mac, ())):
+            listener(transition)
 
     @callback
     def _handle_invalid(self, topic: str, payload: Any, err: Exception) -> None:
