@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="send integral floats as integers, as a JavaScript server does",
     )
     parser.add_argument(
+        "--no-echo",
+        action="store_true",
+        help="answer ACCEPT/RESOLVE without sending the alert's new status",
+    )
+    parser.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -124,6 +129,7 @@ def create_simulator(args: argparse.Namespace) -> IxicareSimulator:
         replay_active_on_connect=args.replay_active,
         control=args.control,
         js_numbers=args.js_numbers,
+        echo_updates=not args.no_echo,
     )
     for site in sim.sites:
         sim.make_devices(site, args.devices, seed=args.seed)

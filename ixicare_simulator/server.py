@@ -416,12 +416,15 @@ class IxicareSimulator:
         socketio_path: str = "ws",
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
+        echo_updates: bool = True,
     ) -> None:
         """Create a simulator; nothing is bound before :meth:`start`.
 
         ``sites`` maps site UUIDs to their tokens (None: no token accepted).
         ``control`` enables the HTTP control API; None enables it only when
-        ``host`` is a loopback address.
+        ``host`` is a loopback address. ``echo_updates`` also sends the
+        alert's new status after a successful ACCEPT or RESOLVE, as the
+        protocol does not promise (off: only the SUCCESS answer).
         """
         self.host = host
         self.port = port
@@ -438,6 +441,7 @@ class IxicareSimulator:
         self.socketio_path = socketio_path.strip("/")
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.echo_updates = echo_updates
         self.restart_count = 0
         self._sites: dict[str, _Site] = {}
         for site, token in (sites or {}).items():
@@ -1100,7 +1104,10 @@ class IxicareSimulator:
         )
         await self._deliver(state, EVENT_ALERTS, self._prepare(response), to=sid)
         if alert is not None:
-            await self._publish_alert(state, alert)
+            if self.echo_updates:
+                await self._publish_alert(state, alert)
+            else:
+                alert.changed = time.time()
 
     def _evaluate(
         self, state: _Site, data: Any, directive: _Directive | None

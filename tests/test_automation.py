@@ -67,6 +67,7 @@ async def test_device_triggers(
         "alert_accepted",
         "alert_resolved",
         "alert_cancelled",
+        "alert_dismissed",
     }
     calls = calls_service(hass)
     assert await async_setup_component(

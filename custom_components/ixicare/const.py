@@ -58,13 +58,17 @@ TRANSITION_ESCALATED: Final = "escalated"
 TRANSITION_ACCEPTED: Final = "accepted"
 TRANSITION_RESOLVED: Final = "resolved"
 TRANSITION_CANCELLED: Final = "cancelled"
+# Ended in Home Assistant by `ixicare.dismiss_alert`, not by the server.
+TRANSITION_DISMISSED: Final = "dismissed"
 TRANSITIONS: Final = (
     TRANSITION_RAISED,
     TRANSITION_ESCALATED,
     TRANSITION_ACCEPTED,
     TRANSITION_RESOLVED,
     TRANSITION_CANCELLED,
+    TRANSITION_DISMISSED,
 )
 
 SERVICE_ACCEPT_ALERT: Final = "accept_alert"
 SERVICE_RESOLVE_ALERT: Final = "resolve_alert"
+SERVICE_DISMISS_ALERT: Final = "dismiss_alert"

@@ -38,11 +38,21 @@ from .const import (
     SAVE_DELAY,
     STORAGE_VERSION,
 )
-from .pyixicare import AlertEvent, ConnectionState, HeartbeatEvent, IxicareClient
+from .pyixicare import (
+    AlertAction,
+    AlertEvent,
+    AlertStatus,
+    AlertUpdateResponse,
+    ConnectionState,
+    HeartbeatEvent,
+    IxicareClient,
+    UpdateResult,
+)
 from .pyixicare.state import (
     CHANGED_ALL,
     AlertTransition,
     SiteState,
+    TrackedAlert,
     TrackedDevice,
     Update,
 )
@@ -108,6 +118,7 @@ class IxicareCoordinator:
             on_heartbeat=self._handle_heartbeat,
             on_state=self._handle_state,
             on_invalid=self._handle_invalid,
+            on_response=self._handle_response,
             idle_timeout=options.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
         )
         self.available = True
@@ -230,6 +241,36 @@ class IxicareCoordinator:
     def _handle_alert(self, event: AlertEvent) -> None:
         self.stats.alerts += 1
         self._apply(self.state.apply_alert(event, time.time()), event.device.mac)
+
+    @callback
+    def _handle_response(self, response: AlertUpdateResponse) -> None:
+        # The answer is all the protocol promises after a command: apply a
+        # SUCCESS at once (an echo of the new status, if any, changes nothing).
+        if response.result is UpdateResult.SUCCESS:
+            status = (
+                AlertStatus.ACCEPTED
+                if response.action is AlertAction.ACCEPT
+                else AlertStatus.RESOLVED
+            )
+            self._apply_local(
+                self.state.apply_status(response.alert_id, status, time.time())
+            )
+
+    @callback
+    def async_dismiss_alert(self, alert: TrackedAlert) -> None:
+        """End an alert in Home Assistant only (the server has forgotten it)."""
+        LOGGER.info(
+            "ixicare alert %s of site %s dismissed in Home Assistant",
+            alert.alert_id,
+            self.site_uuid,
+        )
+        self._apply_local(self.state.dismiss(alert.alert_id, time.time()))
+
+    @callback
+    def _apply_local(self, update: Update) -> None:
+        """Apply a change that comes from this side, not from a message."""
+        if update.device is not None and update.transitions:
+            self._apply(update, update.device.mac)
 
     @callback
     def _apply(self, update: Update, mac: str) -> None:

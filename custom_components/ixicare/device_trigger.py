@@ -13,7 +13,7 @@ from homeassistant.const import (
     CONF_PLATFORM,
     CONF_TYPE,
 )
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
@@ -25,6 +25,7 @@ from .const import (
     EVENT_ALERT,
     TRANSITION_ACCEPTED,
     TRANSITION_CANCELLED,
+    TRANSITION_DISMISSED,
     TRANSITION_ESCALATED,
     TRANSITION_RAISED,
     TRANSITION_RESOLVED,
@@ -43,6 +44,7 @@ TRANSITION_TRIGGERS = {
         TRANSITION_ACCEPTED,
         TRANSITION_RESOLVED,
         TRANSITION_CANCELLED,
+        TRANSITION_DISMISSED,
     )
 }
 CONF_EVENT_TYPE = "event_type"
@@ -74,21 +76,41 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Listen to the `ixicare_alert` events of the device."""
+    """Listen to the `ixicare_alert` events of the device.
+
+    `<type>_raised` fires whenever an alert of that type becomes active: when
+    it is raised, and when another alert is escalated to it.
+    """
     trigger_type: str = config[CONF_TYPE]
-    event_data: dict[str, Any] = {CONF_DEVICE_ID: config[CONF_DEVICE_ID]}
+    device = {CONF_DEVICE_ID: config[CONF_DEVICE_ID]}
     if trigger_type in RAISED_TRIGGERS:
-        event_data[ATTR_TRANSITION] = TRANSITION_RAISED
-        event_data[ATTR_ALERT_TYPE] = RAISED_TRIGGERS[trigger_type].value
+        alert_type = RAISED_TRIGGERS[trigger_type].value
+        matches = [
+            {**device, ATTR_TRANSITION: transition, ATTR_ALERT_TYPE: alert_type}
+            for transition in (TRANSITION_RAISED, TRANSITION_ESCALATED)
+        ]
     else:
-        event_data[ATTR_TRANSITION] = TRANSITION_TRIGGERS[trigger_type]
-    event_config = event_trigger.TRIGGER_SCHEMA(
-        {
-            CONF_PLATFORM: "event",
-            CONF_EVENT_TYPE: EVENT_ALERT,
-            CONF_EVENT_DATA: event_data,
-        }
-    )
-    return await event_trigger.async_attach_trigger(
-        hass, event_config, action, trigger_info, platform_type="device"
-    )
+        matches = [{**device, ATTR_TRANSITION: TRANSITION_TRIGGERS[trigger_type]}]
+    detach = [
+        await event_trigger.async_attach_trigger(
+            hass,
+            event_trigger.TRIGGER_SCHEMA(
+                {
+                    CONF_PLATFORM: "event",
+                    CONF_EVENT_TYPE: EVENT_ALERT,
+                    CONF_EVENT_DATA: event_data,
+                }
+            ),
+            action,
+            trigger_info,
+            platform_type="device",
+        )
+        for event_data in matches
+    ]
+
+    @callback
+    def async_detach() -> None:
+        for unsubscribe in detach:
+            unsubscribe()
+
+    return async_detach

@@ -16,6 +16,7 @@ from .const import (
     ATTR_ZONE,
     DOMAIN,
     EVENT_ALERT,
+    TRANSITION_DISMISSED,
     TRANSITION_ESCALATED,
 )
 
@@ -26,6 +27,8 @@ def describe_alert(data: Mapping[str, Any]) -> str:
     transition = data.get(ATTR_TRANSITION, "changed")
     if transition == TRANSITION_ESCALATED:
         message = f"alert escalated from {data.get(ATTR_PREVIOUS_TYPE)} to {alert_type}"
+    elif transition == TRANSITION_DISMISSED:
+        message = f"{alert_type} alert dismissed in Home Assistant"
     else:
         message = f"{alert_type} alert {transition}"
     if resident := data.get(ATTR_RESIDENT):

@@ -1,4 +1,4 @@
-"""Services: accept and resolve an alert."""
+"""Services: accept, resolve and dismiss an alert."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from .const import (
     ATTR_RESULT,
     DOMAIN,
     SERVICE_ACCEPT_ALERT,
+    SERVICE_DISMISS_ALERT,
     SERVICE_RESOLVE_ALERT,
+    TRANSITION_DISMISSED,
 )
 from .pyixicare import (
     AlertAction,
@@ -156,12 +158,24 @@ async def _async_resolve(call: ServiceCall) -> ServiceResponse:
     return await _async_update_alert(call, AlertAction.RESOLVE)
 
 
+async def _async_dismiss(call: ServiceCall) -> ServiceResponse:
+    """End an alert in Home Assistant only, for one the server has forgotten."""
+    coordinator, alert = _find_alert(call.hass, call)
+    coordinator.async_dismiss_alert(alert)
+    return {
+        ATTR_ALERT_ID: alert.alert_id,
+        ATTR_ACTION: TRANSITION_DISMISSED,
+        ATTR_RESULT: "SUCCESS",
+    }
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the services."""
     for service, handler in (
         (SERVICE_ACCEPT_ALERT, _async_accept),
         (SERVICE_RESOLVE_ALERT, _async_resolve),
+        (SERVICE_DISMISS_ALERT, _async_dismiss),
     ):
         hass.services.async_register(
             DOMAIN,

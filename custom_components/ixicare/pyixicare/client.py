@@ -226,6 +226,7 @@ class IxicareClient:
         on_heartbeat: Callable[[HeartbeatEvent], None] | None = None,
         on_state: Callable[[ConnectionState], None] | None = None,
         on_invalid: Callable[[str, Any, Exception], None] | None = None,
+        on_response: Callable[[AlertUpdateResponse], None] | None = None,
         backoff: Backoff | None = None,
         stable_after: float = 30.0,
         idle_timeout: float | None = None,
@@ -241,6 +242,7 @@ class IxicareClient:
         self._on_heartbeat = on_heartbeat
         self._on_state = on_state
         self._on_invalid = on_invalid
+        self._on_response = on_response
         self._backoff = backoff or Backoff()
         self._stable_after = stable_after
         self.idle_timeout = idle_timeout
@@ -529,6 +531,10 @@ class IxicareClient:
         if isinstance(message, AlertUpdateResponse):
             self.stats.responses += 1
             self._resolve_pending(message)
+            # Every answer, also one to a command that timed out: a SUCCESS
+            # is the server's word that the alert changed.
+            if self._on_response is not None:
+                self._dispatch(self._on_response, message)
             return
         self.stats.alerts += 1
         if self._on_alert is not None:

@@ -27,6 +27,7 @@ from .models import (
 
 RAISED = "raised"
 ESCALATED = "escalated"
+DISMISSED = "dismissed"
 STATUS_TRANSITIONS = {
     AlertStatus.ACCEPTED: "accepted",
     AlertStatus.RESOLVED: "resolved",
@@ -372,6 +373,63 @@ class SiteState:
             if not incoming.status.is_active:
                 self._end(alert, now)
         return transitions
+
+    def apply_status(self, alert_id: str, status: AlertStatus, now: float) -> Update:
+        """Apply a status the server confirmed with a command's SUCCESS.
+
+        The protocol promises only the answer, not an alert event with the
+        new status: the change is applied from the answer. Statuses only move
+        forward, so an echo that may follow changes nothing.
+        """
+        update = Update()
+        alert = self.alerts.get(alert_id.lower())
+        if alert is None or status.rank <= alert.status.rank:
+            return update
+        previous = alert.status
+        alert.status = status
+        update.transitions.append(
+            AlertTransition(
+                STATUS_TRANSITIONS[status],
+                alert,
+                alert.type_name,
+                previous,
+                alert.type_name,
+                status,
+            )
+        )
+        if not status.is_active:
+            self._end(alert, now)
+        update.device = self.devices.get(alert.mac)
+        update.changed = CHANGED_ALERTS
+        update.device_changed = True
+        return update
+
+    def dismiss(self, alert_id: str, now: float) -> Update:
+        """End an active alert locally, whatever the server says of it.
+
+        For an alert the server has forgotten: it would stay active for ever.
+        Its status stays the last one the server sent; later messages about
+        it change nothing.
+        """
+        update = Update()
+        alert = self.alerts.get(alert_id.lower())
+        if alert is None:
+            return update
+        update.transitions.append(
+            AlertTransition(
+                DISMISSED,
+                alert,
+                alert.type_name,
+                alert.status,
+                alert.type_name,
+                alert.status,
+            )
+        )
+        self._end(alert, now)
+        update.device = self.devices.get(alert.mac)
+        update.changed = CHANGED_ALERTS
+        update.device_changed = True
+        return update
 
     def _end(self, alert: TrackedAlert, now: float) -> None:
         self.alerts.pop(alert.key, None)
