@@ -100,10 +100,12 @@ async def test_device_triggers(
     await simulator.set_alert_status(SITE_UUID, alert_id, "RESOLVED")
     second = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
     await simulator.set_alert_status(SITE_UUID, second, "CANCELLED")
-    await wait_for(hass, lambda: len(calls) == 6)
-    assert [c.data["type"] for c in calls] == [
-        "panic_button_raised",
-        "alert_escalated",
+    await wait_for(hass, lambda: len(calls) == 7)
+    fired = [c.data["type"] for c in calls]
+    assert fired[0] == "panic_button_raised"
+    # An escalation to MAN_DOWN makes a fall: both triggers fire.
+    assert sorted(fired[1:3]) == ["alert_escalated", "man_down_raised"]
+    assert fired[3:] == [
         "alert_accepted",
         "alert_resolved",
         "man_down_raised",
