@@ -12,7 +12,11 @@ from typing import Any
 from homeassistant.components import automation
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -20,7 +24,8 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.ixicare.const import DOMAIN, EVENT_ALERT
+from custom_components.ixicare import async_remove_config_entry_device
+from custom_components.ixicare.const import CONF_MAX_DEVICES, DOMAIN, EVENT_ALERT
 from custom_components.ixicare.logbook import describe_alert
 from ixicare_simulator import IxicareSimulator
 
@@ -203,3 +208,76 @@ async def test_dismiss_an_alert_the_server_forgot(
     # Nothing left to dismiss.
     with pytest.raises(HomeAssistantError):
         await call(hass, "dismiss_alert", alert_id=alert_id)
+
+
+async def test_alerts_past_the_device_limit_are_announced(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    mock_config_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The device limit caps entities, never alerts."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={CONF_MAX_DEVICES: 1}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    coordinator = mock_config_entry.runtime_data.coordinator
+    listed, extra = simulator.make_devices(SITE_UUID, 2, seed=52)
+    await simulator.send_heartbeat(SITE_UUID, listed.mac, battery_level=40)
+    await wait_for(hass, lambda: listed.mac.lower() in coordinator.state.devices)
+    events = async_capture_events(hass, EVENT_ALERT)
+    issue_id = f"device_limit_{mock_config_entry.entry_id}"
+    active_alerts = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{SITE_UUID}_active_alerts"
+    )
+    assert active_alerts is not None
+
+    alert_id = await simulator.raise_alert(SITE_UUID, extra.mac, "MAN_DOWN")
+    await wait_for(hass, lambda: len(events) == 1)
+    assert events[0].data["transition"] == "raised"
+    assert events[0].data["mac"] == extra.mac.lower()
+    assert events[0].data["device_id"] is None
+    assert describe_alert(events[0].data).startswith("MAN_DOWN alert raised")
+    assert state_of(hass, active_alerts) == "1"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert extra.mac.lower() not in coordinator.state.devices
+    assert (
+        len(
+            dr.async_entries_for_config_entry(
+                device_registry, mock_config_entry.entry_id
+            )
+        )
+        == 2
+    )
+
+    # It survives a reload, and staff can act on it.
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = mock_config_entry.runtime_data.coordinator
+    await wait_for(hass, lambda: coordinator.client.connected)
+    assert coordinator.state.find_alert(alert_id) is not None
+    assert state_of(hass, active_alerts) == "1"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    await call(hass, "accept_alert", alert_id=alert_id)
+    await call(hass, "resolve_alert", alert_id=alert_id)
+    await wait_for(hass, lambda: state_of(hass, active_alerts) == "0")
+    assert [e.data["transition"] for e in events] == ["raised", "accepted", "resolved"]
+    assert coordinator.state.unlisted == {}
+
+    # Once the user removes the listed device, the other one gets its
+    # entities with its next message, and the repair issue goes.
+    device = next(
+        d
+        for d in dr.async_entries_for_config_entry(
+            device_registry, mock_config_entry.entry_id
+        )
+        if (DOMAIN, listed.mac.lower()) in d.identifiers
+    )
+    assert await async_remove_config_entry_device(hass, mock_config_entry, device)
+    await simulator.send_heartbeat(SITE_UUID, extra.mac, battery_level=30)
+    await wait_for(hass, lambda: extra.mac.lower() in coordinator.state.devices)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()

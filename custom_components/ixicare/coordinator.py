@@ -135,6 +135,9 @@ class IxicareCoordinator:
         self._unavailable_timer: CALLBACK_TYPE | None = None
         self._last_invalid_log = 0.0
         self._full_warned = False
+        self._limit_issue_id = f"device_limit_{entry.entry_id}"
+        # Raised while devices past the limit have no entities.
+        self._limit_issue = False
         self._outdoor_announced: set[str] = set()
         self.announcer = Announcer(
             hass,
@@ -151,6 +154,12 @@ class IxicareCoordinator:
         if (data := await self._store.async_load()) is not None:
             self.state.load(data)
             self.state.prune_ended(time.time(), ENDED_ALERT_MEMORY)
+        # A restart starts without the repair issue; it comes back with the
+        # first device past the limit.
+        if self.state.unlisted:
+            self._raise_limit_issue()
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, self._limit_issue_id)
 
     async def async_start(self, timeout: float) -> None:
         """Connect once (raising on failure) and keep the session alive."""
@@ -270,14 +279,26 @@ class IxicareCoordinator:
     def _apply_local(self, update: Update) -> None:
         """Apply a change that comes from this side, not from a message."""
         if update.device is not None and update.transitions:
+            if not update.listed:
+                self._announce(update.device, update.transitions)
+                self._schedule_save()
+                return
             self._apply(update, update.device.mac)
 
     @callback
     def _apply(self, update: Update, mac: str) -> None:
         device = update.device
-        if device is None:
+        if device is None or not update.listed:
+            # Past the device limit: no entities, but alerts are announced
+            # and counted all the same.
             self._device_refused(mac)
+            if device is not None and update.transitions:
+                self._announce(device, update.transitions)
+                self._schedule_save()
             return
+        if self._limit_issue and not self.state.refused:
+            self._limit_issue = False
+            ir.async_delete_issue(self.hass, DOMAIN, self._limit_issue_id)
         if update.new_device or (
             device.outdoor is not None and mac not in self._outdoor_announced
         ):
@@ -335,19 +356,24 @@ class IxicareCoordinator:
     @callback
     def _device_refused(self, mac: str) -> None:
         self.stats.refused_devices += 1
-        if self._full_warned:
-            return
-        self._full_warned = True
-        LOGGER.warning(
-            "ixicare site %s reached its limit of %s devices; messages of new "
-            "devices are ignored",
-            self.site_uuid,
-            self.state.max_devices,
-        )
+        if not self._limit_issue:
+            self._raise_limit_issue()
+
+    @callback
+    def _raise_limit_issue(self) -> None:
+        self._limit_issue = True
+        if not self._full_warned:
+            self._full_warned = True
+            LOGGER.warning(
+                "ixicare site %s reached its limit of %s devices; further "
+                "devices get no entities, but their alerts are still announced",
+                self.site_uuid,
+                self.state.max_devices,
+            )
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            f"device_limit_{self.entry.entry_id}",
+            self._limit_issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key="device_limit",

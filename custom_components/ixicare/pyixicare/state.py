@@ -207,12 +207,19 @@ CHANGED_ALERTS = 4  # the device's alerts
 CHANGED_RESIDENT = 8  # the resident's name
 CHANGED_ALL = CHANGED_DATA | CHANGED_LOCATION | CHANGED_ALERTS | CHANGED_RESIDENT
 
+# How many MACs of devices past the limit are remembered (for the repair
+# issue); their count goes on in `refused_devices`.
+MAX_REFUSED_MACS = 1000
+
 
 @dataclass(slots=True)
 class Update:
     """What one message changed."""
 
     device: TrackedDevice | None = None
+    # False for a device past the device limit: it has no entities, but its
+    # alerts are still tracked and announced.
+    listed: bool = True
     new_device: bool = False
     device_changed: bool = False
     resident_changed: bool = False
@@ -230,22 +237,50 @@ class SiteState:
         self.ended: dict[str, float] = {}
         self.max_devices = max_devices
         self.refused_devices = 0
+        # Devices past the limit: those with active alerts are kept here
+        # (no entities, but their alerts count and are announced), and the
+        # MACs of all of them, up to MAX_REFUSED_MACS, for the repair issue.
+        self.unlisted: dict[str, TrackedDevice] = {}
+        self.refused: set[str] = set()
 
     @property
     def full(self) -> bool:
         """Return True when no new device may be added."""
         return self.max_devices is not None and len(self.devices) >= self.max_devices
 
-    def _device(self, mac: str, update: Update) -> TrackedDevice | None:
+    def _device(
+        self, mac: str, update: Update, *, alerting: bool = False
+    ) -> TrackedDevice | None:
         device = self.devices.get(mac)
         if device is None:
             if self.full:
-                self.refused_devices += 1
-                return None
-            device = self.devices[mac] = TrackedDevice(mac=mac)
+                return self._unlisted(mac, update, alerting)
+            device = self.unlisted.pop(mac, None) or TrackedDevice(mac=mac)
+            self.devices[mac] = device
+            self.refused.discard(mac)
             update.new_device = True
         update.device = device
         return device
+
+    def _unlisted(
+        self, mac: str, update: Update, alerting: bool
+    ) -> TrackedDevice | None:
+        """Return a device past the limit, kept only while it has alerts."""
+        self.refused_devices += 1
+        if len(self.refused) < MAX_REFUSED_MACS:
+            self.refused.add(mac)
+        device = self.unlisted.get(mac)
+        if device is None:
+            if not alerting:
+                return None
+            device = self.unlisted[mac] = TrackedDevice(mac=mac)
+        update.device = device
+        update.listed = False
+        return device
+
+    def owner(self, mac: str) -> TrackedDevice | None:
+        """Return the device of an alert, listed or past the limit."""
+        return self.devices.get(mac) or self.unlisted.get(mac)
 
     def apply_heartbeat(self, event: HeartbeatEvent) -> Update:
         """Apply a heartbeat."""
@@ -264,9 +299,8 @@ class SiteState:
     def apply_alert(self, event: AlertEvent, now: float) -> Update:
         """Apply an alert event; return the device changes and alert transitions."""
         update = Update()
-        device = self._device(event.device.mac, update)
-        if device is None:
-            return update
+        device = self._device(event.device.mac, update, alerting=True)
+        assert device is not None
         changed = CHANGED_DATA if device.apply_device(event.device) else 0
         if device.apply_location(event.location):
             changed |= CHANGED_LOCATION
@@ -397,9 +431,9 @@ class SiteState:
                 status,
             )
         )
+        self._set_owner(update, alert)
         if not status.is_active:
             self._end(alert, now)
-        update.device = self.devices.get(alert.mac)
         update.changed = CHANGED_ALERTS
         update.device_changed = True
         return update
@@ -425,17 +459,25 @@ class SiteState:
                 alert.status,
             )
         )
+        self._set_owner(update, alert)
         self._end(alert, now)
-        update.device = self.devices.get(alert.mac)
         update.changed = CHANGED_ALERTS
         update.device_changed = True
         return update
 
+    def _set_owner(self, update: Update, alert: TrackedAlert) -> None:
+        update.device = self.devices.get(alert.mac)
+        if update.device is None:
+            update.device = self.unlisted.get(alert.mac)
+            update.listed = False
+
     def _end(self, alert: TrackedAlert, now: float) -> None:
         self.alerts.pop(alert.key, None)
-        device = self.devices.get(alert.mac)
+        device = self.owner(alert.mac)
         if device is not None:
             device.alerts.pop(alert.key, None)
+            if not device.alerts and alert.mac in self.unlisted:
+                del self.unlisted[alert.mac]
         self.ended[alert.key] = now
 
     def prune_ended(self, now: float, keep: float) -> None:
@@ -468,7 +510,13 @@ class SiteState:
             self.devices[device.mac] = device
         for raw in data.get("alerts", []):
             alert = TrackedAlert.from_dict(raw)
-            owner = self.devices.setdefault(alert.mac, TrackedDevice(mac=alert.mac))
+            owner = self.owner(alert.mac)
+            if owner is None:
+                owner = TrackedDevice(mac=alert.mac)
+                if self.full:
+                    self.unlisted[alert.mac] = owner
+                else:
+                    self.devices[alert.mac] = owner
             self.alerts[alert.key] = alert
             owner.alerts[alert.key] = alert
         self.ended = {str(k): float(v) for k, v in data.get("ended", {}).items()}
