@@ -182,18 +182,37 @@ async def test_alerts_after_the_start_are_announced_at_once(
     assert bus_events[0].data["alert_id"] == alert_id
 
 
-async def test_unload_before_the_start_stops_waiting(
+async def test_held_announcements_survive_a_restart_before_the_start(
     hass: HomeAssistant,
     simulator: IxicareSimulator,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    """An entry unloaded while Home Assistant starts leaves no listener behind."""
+    """Home Assistant stopped before it had started: nothing held is lost."""
+    sim_device = simulator.make_devices(SITE_UUID, 1, seed=43)[0]
+    alert_id = await simulator.raise_alert(SITE_UUID, sim_device.mac, "MAN_DOWN")
+    bus_events = async_capture_events(hass, EVENT_ALERT)
     hass.set_state(CoreState.not_running)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     coordinator = mock_config_entry.runtime_data.coordinator
+    await wait_for(hass, lambda: alert_id in coordinator.state.alerts)
     assert coordinator.announcer.holding
+    # Stopped (the final save) and set up again, still before the start.
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    coordinator = mock_config_entry.runtime_data.coordinator
+    await wait_for(hass, lambda: coordinator.client.connected)
+    assert bus_events == []
+
     await hass.async_start()
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert coordinator.announcer.holding
+    assert [(e.data["transition"], e.data["alert_id"]) for e in bus_events] == [
+        ("raised", alert_id)
+    ]
+    # Once announced, a reload announces nothing again.
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(bus_events) == 1
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
 from homeassistant.helpers.start import async_at_started
@@ -43,9 +43,7 @@ from .const import (
     EVENT_ALERT,
     LOGGER,
 )
-
-if TYPE_CHECKING:
-    from .pyixicare.state import AlertTransition, TrackedDevice
+from .pyixicare.state import AlertTransition, SiteState, TrackedDevice
 
 type TransitionHandler = Callable[[TrackedDevice, AlertTransition], None]
 
@@ -65,17 +63,20 @@ class Announcer:
         site_uuid: str,
         device_id: Callable[[str], str | None],
         notify: TransitionHandler,
+        on_flushed: Callable[[], None],
     ) -> None:
         """Start holding; `async_release` ends the hold.
 
-        `device_id` maps a MAC address to its Home Assistant device id, and
-        `notify` calls the device's transition listeners.
+        `device_id` maps a MAC address to its Home Assistant device id,
+        `notify` calls the device's transition listeners, and `on_flushed`
+        is called once held announcements went out (to store that).
         """
         self.hass = hass
         self._entry_id = entry_id
         self._site_uuid = site_uuid
         self._device_id = device_id
         self._notify = notify
+        self._on_flushed = on_flushed
         self._held: list[tuple[TrackedDevice, AlertTransition]] | None = []
         self._unsub_started: CALLBACK_TYPE | None = None
         self._settle_task: asyncio.Task[None] | None = None
@@ -148,6 +149,8 @@ class Announcer:
             )
         for device, transition in held:
             self._fire(device, transition)
+        if held:
+            self._on_flushed()
 
     @callback
     def _fire(self, device: TrackedDevice, transition: AlertTransition) -> None:
@@ -157,6 +160,28 @@ class Announcer:
             EVENT_ALERT,
             self.event_data(transition, device, self._device_id(device.mac)),
         )
+
+    def held_as_list(self) -> list[dict[str, Any]]:
+        """Return the held announcements in a JSON-serialisable form.
+
+        They are stored with the site: a restart before Home Assistant has
+        started would otherwise lose them (the alerts are stored as known).
+        """
+        return [
+            {"mac": device.mac, **transition.as_dict()}
+            for device, transition in self._held or ()
+        ]
+
+    @callback
+    def restore_held(self, items: list[dict[str, Any]], state: SiteState) -> None:
+        """Hold again what was held when the site was last stored."""
+        if self._held is None:
+            return
+        for item in items:
+            mac = str(item["mac"])
+            device = state.owner(mac) or TrackedDevice(mac=mac)
+            self._held.append((device, AlertTransition.from_dict(item, state.alerts)))
+        self.held_at_start += len(items)
 
     @callback
     def async_shutdown(self) -> None:

@@ -145,6 +145,7 @@ class IxicareCoordinator:
             site_uuid=self.site_uuid,
             device_id=self.device_id,
             notify=self._notify_transition,
+            on_flushed=self._schedule_save,
         )
 
     # -- life cycle -----------------------------------------------------------
@@ -154,6 +155,7 @@ class IxicareCoordinator:
         if (data := await self._store.async_load()) is not None:
             self.state.load(data)
             self.state.prune_ended(time.time(), ENDED_ALERT_MEMORY)
+            self.announcer.restore_held(data.get("held", []), self.state)
         # A restart starts without the repair issue; it comes back with the
         # first device past the limit.
         if self.state.unlisted:
@@ -180,7 +182,7 @@ class IxicareCoordinator:
         self._cancel_timer()
         self.announcer.async_shutdown()
         await self.client.close()
-        await self._store.async_save(self.state.as_dict())
+        await self._store.async_save(self._snapshot())
 
     # -- subscriptions ----------------------------------------------------------
 
@@ -507,7 +509,10 @@ class IxicareCoordinator:
     def _snapshot(self) -> dict[str, Any]:
         self._save_pending = False
         self.state.prune_ended(time.time(), ENDED_ALERT_MEMORY)
-        return self.state.as_dict()
+        data = self.state.as_dict()
+        if self.announcer.holding:
+            data["held"] = self.announcer.held_as_list()
+        return data
 
 
 def _subscribe(listeners: list[Any], listener: Any) -> CALLBACK_TYPE:

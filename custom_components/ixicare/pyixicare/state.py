@@ -98,6 +98,37 @@ class AlertTransition:
     type_name: str
     status: AlertStatus
 
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable form (for announcements still held)."""
+        return {
+            "transition": self.transition,
+            "alert": self.alert.as_dict(),
+            "previous_type": self.previous_type,
+            "previous_status": None
+            if self.previous_status is None
+            else self.previous_status.value,
+            "type_name": self.type_name,
+            "status": self.status.value,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], alerts: dict[str, TrackedAlert]
+    ) -> AlertTransition:
+        """Rebuild from `as_dict`, with the live alert where it is known."""
+        stored = TrackedAlert.from_dict(data["alert"])
+        previous_status = data.get("previous_status")
+        return cls(
+            transition=str(data["transition"]),
+            alert=alerts.get(stored.key, stored),
+            previous_type=data.get("previous_type"),
+            previous_status=None
+            if previous_status is None
+            else AlertStatus(previous_status),
+            type_name=str(data["type_name"]),
+            status=AlertStatus(data["status"]),
+        )
+
 
 @dataclass(slots=True)
 class TrackedDevice:
