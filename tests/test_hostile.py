@@ -12,13 +12,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
-from custom_components.ixicare.const import CONF_MAX_DEVICES, DOMAIN
+from custom_components.ixicare.const import CONF_MAX_DEVICES, DOMAIN, EVENT_ALERT
 from custom_components.ixicare.pyixicare import (
     IxicareParseError,
     parse_alerts_message,
     parse_heartbeat,
+    state as state_module,
 )
 from ixicare_simulator import IxicareSimulator
 
@@ -280,3 +284,28 @@ async def test_device_flood_is_capped(
         lambda: coordinator.state.devices[flood[0].mac.lower()].battery_level == 11,
     )
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+
+async def test_alert_flood_is_capped(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Active alerts are bounded; every alert is still announced."""
+    monkeypatch.setattr(state_module, "MAX_ACTIVE_ALERTS_PER_DEVICE", 3)
+    coordinator = init_integration.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_ALERT)
+    device = simulator.make_devices(SITE_UUID, 1, seed=68)[0]
+    for _ in range(5):
+        await simulator.raise_alert(SITE_UUID, device.mac, "CRITICAL_BATTERY")
+    await wait_for(hass, lambda: len(events) == 5)
+    assert {e.data["transition"] for e in events} == {"raised"}
+    assert len(coordinator.state.alerts) == 3
+    issue_id = f"alert_limit_{init_integration.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    # Reloaded within the bounds, the issue goes.
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

@@ -50,6 +50,8 @@ from .pyixicare import (
 )
 from .pyixicare.state import (
     CHANGED_ALL,
+    MAX_ACTIVE_ALERTS,
+    MAX_ACTIVE_ALERTS_PER_DEVICE,
     AlertTransition,
     SiteState,
     TrackedAlert,
@@ -138,6 +140,7 @@ class IxicareCoordinator:
         self._limit_issue_id = f"device_limit_{entry.entry_id}"
         # Raised while devices past the limit have no entities.
         self._limit_issue = False
+        self._alert_limit_issue = False
         self._outdoor_announced: set[str] = set()
         self.announcer = Announcer(
             hass,
@@ -162,6 +165,12 @@ class IxicareCoordinator:
             self._raise_limit_issue()
         else:
             ir.async_delete_issue(self.hass, DOMAIN, self._limit_issue_id)
+        if self.state.forgotten_alerts:
+            self._alert_limit_hit()
+        else:
+            ir.async_delete_issue(
+                self.hass, DOMAIN, f"alert_limit_{self.entry.entry_id}"
+            )
 
     async def async_start(self, timeout: float) -> None:
         """Connect once (raising on failure) and keep the session alive."""
@@ -289,6 +298,8 @@ class IxicareCoordinator:
 
     @callback
     def _apply(self, update: Update, mac: str) -> None:
+        if update.capped:
+            self._alert_limit_hit()
         device = update.device
         if device is None or not update.listed:
             # Past the device limit: no entities, but alerts are announced
@@ -360,6 +371,32 @@ class IxicareCoordinator:
         self.stats.refused_devices += 1
         if not self._limit_issue:
             self._raise_limit_issue()
+
+    @callback
+    def _alert_limit_hit(self) -> None:
+        if self._alert_limit_issue:
+            return
+        self._alert_limit_issue = True
+        LOGGER.warning(
+            "ixicare site %s sent more active alerts than kept (%s per device, "
+            "%s per site); the least critical, oldest ones are forgotten",
+            self.site_uuid,
+            MAX_ACTIVE_ALERTS_PER_DEVICE,
+            MAX_ACTIVE_ALERTS,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"alert_limit_{self.entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="alert_limit",
+            translation_placeholders={
+                "title": self.entry.title,
+                "per_device": str(MAX_ACTIVE_ALERTS_PER_DEVICE),
+                "per_site": str(MAX_ACTIVE_ALERTS),
+            },
+        )
 
     @callback
     def _raise_limit_issue(self) -> None:

@@ -241,6 +241,13 @@ CHANGED_ALL = CHANGED_DATA | CHANGED_LOCATION | CHANGED_ALERTS | CHANGED_RESIDEN
 # How many MACs of devices past the limit are remembered (for the repair
 # issue); their count goes on in `refused_devices`.
 MAX_REFUSED_MACS = 1000
+# Memory bounds against a server that sends alerts without end. Past them,
+# the oldest ended alerts are forgotten first; then the least critical, oldest
+# active alert of the device (or the oldest of the site) is forgotten, and
+# `Update.capped` says so. Forgotten alerts are never announced again.
+MAX_ACTIVE_ALERTS_PER_DEVICE = 50
+MAX_ACTIVE_ALERTS = 5000
+MAX_ENDED_ALERTS = 20000
 
 
 @dataclass(slots=True)
@@ -256,6 +263,8 @@ class Update:
     resident_changed: bool = False
     transitions: list[AlertTransition] = field(default_factory=list)
     changed: int = 0
+    # An alert was forgotten to keep within the memory bounds.
+    capped: bool = False
 
 
 class SiteState:
@@ -273,6 +282,7 @@ class SiteState:
         # MACs of all of them, up to MAX_REFUSED_MACS, for the repair issue.
         self.unlisted: dict[str, TrackedDevice] = {}
         self.refused: set[str] = set()
+        self.forgotten_alerts = 0
 
     @property
     def full(self) -> bool:
@@ -339,7 +349,7 @@ class SiteState:
             device.resident = event.user.name
             update.resident_changed = True
             changed |= CHANGED_RESIDENT
-        update.transitions = self._alert_transitions(event, device, now)
+        update.transitions = self._alert_transitions(event, device, now, update)
         if update.transitions:
             changed |= CHANGED_ALERTS
         if update.new_device:
@@ -349,7 +359,7 @@ class SiteState:
         return update
 
     def _alert_transitions(
-        self, event: AlertEvent, device: TrackedDevice, now: float
+        self, event: AlertEvent, device: TrackedDevice, now: float, update: Update
     ) -> list[AlertTransition]:
         incoming = event.alert
         key = incoming.key
@@ -369,6 +379,7 @@ class SiteState:
                 resident=resident,
             )
             if incoming.status.is_active:
+                self._make_room(device, now, update)
                 self.alerts[key] = alert
                 device.alerts[key] = alert
                 transitions.append(
@@ -389,7 +400,7 @@ class SiteState:
                     )
             else:
                 # Raised and ended while we were away: announce the end once.
-                self.ended[key] = now
+                self._remember_ended(key, now)
                 transitions.append(
                     AlertTransition(
                         STATUS_TRANSITIONS[incoming.status],
@@ -509,7 +520,28 @@ class SiteState:
             device.alerts.pop(alert.key, None)
             if not device.alerts and alert.mac in self.unlisted:
                 del self.unlisted[alert.mac]
-        self.ended[alert.key] = now
+        self._remember_ended(alert.key, now)
+
+    def _remember_ended(self, key: str, now: float) -> None:
+        self.ended[key] = now
+        if len(self.ended) > MAX_ENDED_ALERTS:
+            # Insertion order is the order they ended: forget the oldest.
+            del self.ended[next(iter(self.ended))]
+
+    def _make_room(self, device: TrackedDevice, now: float, update: Update) -> None:
+        """Forget an active alert if a new one would pass a bound."""
+        if len(device.alerts) >= MAX_ACTIVE_ALERTS_PER_DEVICE:
+            # At most MAX_ACTIVE_ALERTS_PER_DEVICE to look at.
+            victim = max(
+                device.alerts.values(), key=lambda a: (a.type.priority, -a.raised_at)
+            )
+        elif len(self.alerts) >= MAX_ACTIVE_ALERTS:
+            victim = next(iter(self.alerts.values()))  # the oldest of the site
+        else:
+            return
+        self._end(victim, now)
+        self.forgotten_alerts += 1
+        update.capped = True
 
     def prune_ended(self, now: float, keep: float) -> None:
         """Forget ended alerts older than `keep` seconds."""
@@ -542,6 +574,11 @@ class SiteState:
         for raw in data.get("alerts", []):
             alert = TrackedAlert.from_dict(raw)
             owner = self.owner(alert.mac)
+            if len(self.alerts) >= MAX_ACTIVE_ALERTS or (
+                owner is not None and len(owner.alerts) >= MAX_ACTIVE_ALERTS_PER_DEVICE
+            ):
+                self.forgotten_alerts += 1
+                continue
             if owner is None:
                 owner = TrackedDevice(mac=alert.mac)
                 if self.full:
@@ -550,4 +587,7 @@ class SiteState:
                     self.devices[alert.mac] = owner
             self.alerts[alert.key] = alert
             owner.alerts[alert.key] = alert
-        self.ended = {str(k): float(v) for k, v in data.get("ended", {}).items()}
+        ended = sorted((float(v), str(k)) for k, v in data.get("ended", {}).items())[
+            -MAX_ENDED_ALERTS:
+        ]
+        self.ended = {key: at for at, key in ended}
