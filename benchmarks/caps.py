@@ -60,18 +60,18 @@ def alert_message(index: int, mac: str, status: str = "OPEN") -> dict[str, Any]:
 
 
 def flood(messages: list[dict[str, Any]]) -> tuple[SiteState, dict[str, Any]]:
-    """Apply all but the last TAIL messages; return the state and a heartbeat."""
+    """Apply `messages`; return the state and a quiet device's heartbeat."""
     state = SiteState()
     heartbeat = copy.deepcopy(HEARTBEAT)
     state.apply_heartbeat(parse_heartbeat(heartbeat))
-    for message in messages[:-TAIL]:
+    for message in messages:
         state.apply_alert(parse_alerts_message(message), time.time())
     return state, heartbeat
 
 
 def run(name: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
     """Time the last TAIL messages, then measure the memory in a second run."""
-    state, heartbeat = flood(messages)
+    state, heartbeat = flood(messages[:-TAIL])
     start = time.perf_counter()
     for message in messages[-TAIL:]:
         state.apply_alert(parse_alerts_message(message), time.time())
