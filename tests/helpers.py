@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 
 
 async def wait_for(
@@ -17,6 +17,17 @@ async def wait_for(
         while not predicate():
             await asyncio.sleep(0.005)
     await hass.async_block_till_done()
+
+
+def calls_service(hass: HomeAssistant) -> list[ServiceCall]:
+    """Register `test.automation`; return the calls automations make of it."""
+    calls: list[ServiceCall] = []
+
+    async def record(call: ServiceCall) -> None:
+        calls.append(call)
+
+    hass.services.async_register("test", "automation", record)
+    return calls
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> str | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
@@ -21,7 +21,7 @@ from custom_components.ixicare.logbook import async_describe_events, describe_al
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import entity_id, state_of, wait_for
+from .helpers import calls_service, entity_id, state_of, wait_for
 
 
 @pytest.fixture
@@ -34,16 +34,6 @@ async def device(
     await wait_for(hass, lambda: bool(coordinator.state.devices))
     await hass.async_block_till_done()
     return sim_device
-
-
-def calls_service(hass: HomeAssistant) -> list[ServiceCall]:
-    calls: list[ServiceCall] = []
-
-    async def record(call: ServiceCall) -> None:
-        calls.append(call)
-
-    hass.services.async_register("test", "automation", record)
-    return calls
 
 
 async def test_device_triggers(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components import automation
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
     device_registry as dr,
@@ -30,7 +30,7 @@ from custom_components.ixicare.logbook import describe_alert
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import entity_id, state_of, wait_for
+from .helpers import calls_service, entity_id, state_of, wait_for
 
 
 @pytest.fixture
@@ -43,6 +43,17 @@ async def sim_device(
     coordinator = init_integration.runtime_data.coordinator
     await wait_for(hass, lambda: device.mac.lower() in coordinator.state.devices)
     return device
+
+
+async def in_order(
+    hass: HomeAssistant, simulator: IxicareSimulator, mac: str, battery: int
+) -> None:
+    """Send a heartbeat and wait for it: what was sent before it is handled."""
+    await simulator.send_heartbeat(SITE_UUID, mac, battery_level=battery)
+    coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.coordinator
+    await wait_for(
+        hass, lambda: coordinator.state.devices[mac.lower()].battery_level == battery
+    )
 
 
 def transitions(events: list[Any]) -> list[tuple[str, str]]:
@@ -77,8 +88,7 @@ async def test_success_applies_without_an_echo(
     await simulator.send_raw(
         SITE_UUID, "alerts", simulator.alert_event(SITE_UUID, alert_id)
     )
-    await simulator.send_heartbeat(SITE_UUID, sim_device.mac, battery_level=59)
-    await hass.async_block_till_done()
+    await in_order(hass, simulator, sim_device.mac, 59)
     assert len(events) == 3
     assert state_of(hass, man_down) == "off"
 
@@ -92,12 +102,7 @@ async def test_echo_after_success_announces_once(
     await wait_for(hass, lambda: len(events) == 1)
     await call(hass, "accept_alert", alert_id=alert_id)
     await call(hass, "resolve_alert", alert_id=alert_id)
-    await simulator.send_heartbeat(SITE_UUID, sim_device.mac, battery_level=58)
-    coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.coordinator
-    await wait_for(
-        hass,
-        lambda: coordinator.state.devices[sim_device.mac.lower()].battery_level == 58,
-    )
+    await in_order(hass, simulator, sim_device.mac, 58)
     assert [e.data["transition"] for e in events] == ["raised", "accepted", "resolved"]
 
 
@@ -116,12 +121,7 @@ async def test_man_down_raised_fires_on_escalation(
         )
         if (DOMAIN, sim_device.mac.lower()) in d.identifiers
     )
-    calls: list[ServiceCall] = []
-
-    async def record(call: ServiceCall) -> None:
-        calls.append(call)
-
-    hass.services.async_register("test", "automation", record)
+    calls = calls_service(hass)
     assert await async_setup_component(
         hass,
         automation.DOMAIN,
@@ -153,12 +153,7 @@ async def test_man_down_raised_fires_on_escalation(
     await simulator.send_raw(
         SITE_UUID, "alerts", simulator.alert_event(SITE_UUID, alert_id)
     )
-    await simulator.send_heartbeat(SITE_UUID, sim_device.mac, battery_level=57)
-    coordinator = mock_config_entry.runtime_data.coordinator
-    await wait_for(
-        hass,
-        lambda: coordinator.state.devices[sim_device.mac.lower()].battery_level == 57,
-    )
+    await in_order(hass, simulator, sim_device.mac, 57)
     assert len(calls) == 2
 
 
@@ -197,12 +192,7 @@ async def test_dismiss_an_alert_the_server_forgot(
 
     # The alert, replayed as it was, does not come back.
     await simulator.send_raw(SITE_UUID, "alerts", event_before)
-    await simulator.send_heartbeat(SITE_UUID, sim_device.mac, battery_level=56)
-    coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.coordinator
-    await wait_for(
-        hass,
-        lambda: coordinator.state.devices[sim_device.mac.lower()].battery_level == 56,
-    )
+    await in_order(hass, simulator, sim_device.mac, 56)
     assert state_of(hass, man_down) == "off"
     assert len(events) == 2
     # Nothing left to dismiss.

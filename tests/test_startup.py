@@ -12,7 +12,7 @@ from typing import Any
 
 from homeassistant.components import automation
 from homeassistant.const import STATE_ON
-from homeassistant.core import CoreState, HomeAssistant, ServiceCall
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
@@ -25,18 +25,7 @@ from custom_components.ixicare.const import DOMAIN, EVENT_ALERT
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import entity_id, state_of, wait_for
-
-
-def record_calls(hass: HomeAssistant) -> list[ServiceCall]:
-    """Register `test.automation`, which records what the automations saw."""
-    calls: list[ServiceCall] = []
-
-    async def record(call: ServiceCall) -> None:
-        calls.append(call)
-
-    hass.services.async_register("test", "automation", record)
-    return calls
+from .helpers import calls_service, entity_id, state_of, wait_for
 
 
 def action(kind: str, alert_id: str) -> dict[str, Any]:
@@ -115,7 +104,7 @@ async def test_alert_replayed_during_start_reaches_automations_once(
     # While Home Assistant is down, the server keeps a fall.
     alert_id = await simulator.raise_alert(SITE_UUID, sim_device.mac, "MAN_DOWN")
     bus_events = async_capture_events(hass, EVENT_ALERT)
-    calls = record_calls(hass)
+    calls = calls_service(hass)
 
     hass.set_state(CoreState.not_running)
     device_id = None
