@@ -22,7 +22,8 @@ from homeassistant.components.automation.config import (
     async_validate_config_item,
 )
 from homeassistant.components.blueprint.models import Blueprint, BlueprintInputs
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_START, EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import yaml as yaml_util
@@ -138,7 +139,7 @@ def device_id(hass: HomeAssistant, mac: str) -> str:
         (
             LIGHTS,
             {"lights": {"entity_id": LIGHT}},
-            {"alert_type", "residents", "lights", "brightness"},
+            {"alert_type", "residents", "lights", "brightness", "when_clear"},
         ),
         (
             NOTIFY,
@@ -166,15 +167,138 @@ async def test_blueprint_is_valid(
     assert validated.validation_error is None
 
 
-def test_lights_blueprint_triggers_on_the_bus_event_only() -> None:
+def test_lights_blueprint_triggers_on_the_bus_event_and_the_start_only() -> None:
     """No state trigger: an event entity's restore would otherwise replay alerts."""
     data = yaml_util.load_yaml_dict(str(BLUEPRINTS / f"{LIGHTS}.yaml"))
     triggers = data["triggers"]
-    assert {trigger["trigger"] for trigger in triggers} == {"event"}
-    assert {trigger["event_data"]["transition"] for trigger in triggers} == {
-        "raised",
-        "escalated",
-    }
+    assert {trigger["trigger"] for trigger in triggers} == {"event", "homeassistant"}
+    assert [t["event"] for t in triggers if t["trigger"] == "homeassistant"] == [
+        "start"
+    ]
+    assert {
+        trigger["event_data"]["transition"]
+        for trigger in triggers
+        if trigger["trigger"] == "event"
+    } == {"raised", "escalated", "resolved", "cancelled", "dismissed"}
+
+
+async def start_home_assistant(hass: HomeAssistant) -> None:
+    """Let Home Assistant start: automations arm, start triggers fire."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_START)
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("blueprints")
+@pytest.mark.parametrize(
+    ("alert_type", "chosen", "lit"),
+    [
+        pytest.param("MAN_DOWN", None, True, id="fall"),
+        pytest.param("MAN_DOWN", "second", False, id="fall_of_someone_else"),
+        pytest.param("PANIC_BUTTON", None, False, id="other_type"),
+    ],
+)
+async def test_lights_on_after_a_restart_during_a_fall(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    light: str,
+    alert_type: str,
+    chosen: str | None,
+    lit: bool,
+) -> None:
+    """The fall was raised before the restart: its sensor is on from the start."""
+    first, second = await known_devices(hass, simulator, init_integration, 2, seed=6)
+    await simulator.raise_alert(SITE_UUID, first.mac, alert_type)
+    sensor = entity_id(hass, "binary_sensor", first.mac, alert_type.lower())
+    await wait_for(hass, lambda: state_of(hass, sensor) == "on")
+    hass.set_state(CoreState.not_running)
+    residents = [device_id(hass, second.mac)] if chosen else []
+    await use_blueprints(
+        hass,
+        {
+            "name": LIGHTS,
+            "input": {"lights": {"entity_id": light}, "residents": residents},
+        },
+    )
+    assert state_of(hass, light) == "off"
+    await start_home_assistant(hass)
+    assert state_of(hass, light) == ("on" if lit else "off")
+
+
+async def set_light(hass: HomeAssistant, brightness: int | None) -> None:
+    if brightness is None:
+        await turn_off(hass)
+        return
+    await hass.services.async_call(
+        "light",
+        "turn_on",
+        {"entity_id": LIGHT, "brightness": brightness},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+
+
+def brightness(hass: HomeAssistant) -> int | None:
+    state = hass.states.get(LIGHT)
+    assert state is not None
+    if state.state != "on":
+        return None
+    return int(state.attributes["brightness"])
+
+
+@pytest.mark.usefixtures("blueprints")
+@pytest.mark.parametrize(
+    ("when_clear", "before", "after"),
+    [
+        pytest.param("keep", None, 255, id="keep"),
+        pytest.param("off", 77, None, id="off"),
+        pytest.param("restore", 77, 77, id="restore_dimmed"),
+        pytest.param("restore", None, None, id="restore_off"),
+    ],
+)
+async def test_lights_once_no_fall_is_active(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    light: str,
+    when_clear: str,
+    before: int | None,
+    after: int | None,
+) -> None:
+    assert await async_setup_component(hass, "scene", {})
+    first, second = await known_devices(hass, simulator, init_integration, 2, seed=2)
+    await set_light(hass, before)
+    await use_blueprints(
+        hass,
+        {
+            "name": LIGHTS,
+            "input": {"lights": {"entity_id": light}, "when_clear": when_clear},
+        },
+    )
+    # Two falls: the lights stay on until both have ended.
+    one = await simulator.raise_alert(SITE_UUID, first.mac, "MAN_DOWN")
+    await wait_for(hass, lambda: brightness(hass) == 255)
+    two = await simulator.raise_alert(SITE_UUID, second.mac, "MAN_DOWN")
+    sensor = entity_id(hass, "binary_sensor", second.mac, "man_down")
+    await wait_for(hass, lambda: state_of(hass, sensor) == "on")
+    await simulator.set_alert_status(SITE_UUID, one, "RESOLVED")
+    # The end of an alert of another type changes nothing either.
+    panic = await simulator.raise_alert(SITE_UUID, first.mac, "PANIC_BUTTON")
+    await simulator.set_alert_status(SITE_UUID, panic, "CANCELLED")
+    man_down = entity_id(hass, "binary_sensor", first.mac, "man_down")
+    panic_sensor = entity_id(hass, "binary_sensor", first.mac, "panic_button")
+    await wait_for(hass, lambda: state_of(hass, man_down) == "off")
+    await wait_for(hass, lambda: state_of(hass, panic_sensor) == "off")
+    assert brightness(hass) == 255
+    # The last fall ends: the lights do what was chosen.
+    await simulator.set_alert_status(SITE_UUID, two, "CANCELLED")
+    await wait_for(hass, lambda: state_of(hass, sensor) == "off")
+    await hass.async_block_till_done()
+    assert brightness(hass) == after
+    # "Put them back" leaves no scene behind; the next fall takes a new one.
+    assert hass.states.async_entity_ids("scene") == []
 
 
 @pytest.mark.usefixtures("blueprints")
@@ -316,7 +440,7 @@ async def test_notify_caregivers_accept_and_resolve(
     await wait_for(hass, lambda: len(phone_calls) == len(group_calls) == 1)
     call = phone_calls[0]
     assert call.data["title"] == f"{resident.name} is down"
-    assert call.data["message"] == f"MAN_DOWN in {resident.zone}"
+    assert call.data["message"] == f"Man down in {resident.zone}"
     assert call.data["data"]["tag"] == f"ixicare-{fall}"
     assert call.data["data"]["actions"] == [
         {"action": f"ACCEPT_{fall}", "title": "I'm on it"},
@@ -356,7 +480,7 @@ async def test_notify_caregivers_accept_and_resolve(
     await simulator.escalate_alert(SITE_UUID, panic, "MAN_DOWN")
     await wait_for(hass, lambda: len(phone_calls) == 5)
     assert phone_calls[4].data["message"] == (
-        f"MAN_DOWN in {resident.zone} (escalated from PANIC_BUTTON)"
+        f"Man down in {resident.zone} (escalated from Panic button)"
     )
 
 
@@ -448,3 +572,66 @@ def test_dashboard_file_is_current_and_built_in() -> None:
     types = card_types(yaml.safe_load(text))
     assert not {t for t in types if t.startswith("custom:")}
     assert {"entity-filter", "conditional", "map", "entities", "tile"} <= types
+
+
+@pytest.mark.usefixtures("blueprints")
+async def test_notify_caregivers_after_a_restart(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Alerts active when Home Assistant starts are notified, in plain words."""
+    first, second, third = await known_devices(
+        hass, simulator, init_integration, 3, seed=14
+    )
+    fall = await simulator.raise_alert(SITE_UUID, first.mac, "MAN_DOWN")
+    panic = await simulator.raise_alert(SITE_UUID, second.mac, "PANIC_BUTTON")
+    await simulator.set_alert_status(SITE_UUID, panic, "ACCEPTED")
+    # A type the caregivers did not ask for.
+    await simulator.raise_alert(SITE_UUID, third.mac, "CRITICAL_BATTERY")
+    coordinator = init_integration.runtime_data.coordinator
+    await wait_for(hass, lambda: len(coordinator.state.alerts) == 3)
+    panic_sensor = entity_id(hass, "binary_sensor", second.mac, "panic_button")
+    await wait_for(
+        hass,
+        lambda: hass.states.get(panic_sensor).attributes.get("status") == "ACCEPTED",  # type: ignore[union-attr]
+    )
+    hass.set_state(CoreState.not_running)
+    calls = async_mock_service(hass, "notify", "caregivers")
+    await use_blueprints(
+        hass,
+        {
+            "name": NOTIFY,
+            "input": {
+                "notify_action": "notify.caregivers",
+                "alert_types": ["MAN_DOWN", "PANIC_BUTTON"],
+            },
+        },
+    )
+    assert calls == []
+    await start_home_assistant(hass)
+    await wait_for(hass, lambda: len(calls) == 2)
+    by_tag = {call.data["data"]["tag"]: call.data for call in calls}
+    assert set(by_tag) == {f"ixicare-{fall}", f"ixicare-{panic}"}
+    down = by_tag[f"ixicare-{fall}"]
+    assert down["title"] == f"{first.name} is down"
+    assert down["message"] == (
+        f"Man down in {first.zone} (still active after a restart)"
+    )
+    assert [button["action"] for button in down["data"]["actions"]] == [
+        f"ACCEPT_{fall}",
+        f"RESOLVE_{fall}",
+    ]
+    accepted = by_tag[f"ixicare-{panic}"]
+    assert accepted["title"] == f"{second.name}: Panic button accepted"
+    assert accepted["message"] == (
+        f"Panic button in {second.zone}; accepted, resolve it when done"
+    )
+    assert [button["action"] for button in accepted["data"]["actions"]] == [
+        f"RESOLVE_{panic}"
+    ]
+    # The buttons of a notification sent at start work as the others.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": f"ACCEPT_{fall}"})
+    await wait_for(
+        hass, lambda: simulator.alerts(SITE_UUID)[fall]["status"] == "ACCEPTED", 10
+    )
