@@ -551,6 +551,130 @@ async def test_dashboard_entities_exist(
     assert sorted(wanted - set(hass.states.async_entity_ids())) == []
 
 
+def visible_cards(hass: HomeAssistant, card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the cards the frontend shows for `card` with today's states.
+
+    Conditional cards are evaluated as the frontend does (every state
+    condition must hold); stacks are opened.
+    """
+    if card["type"] == "conditional":
+        for condition in card["conditions"]:
+            assert condition["condition"] == "state"
+            state = state_of(hass, condition["entity"])
+            if "state" in condition:
+                wanted = condition["state"]
+                if state not in (wanted if isinstance(wanted, list) else [wanted]):
+                    return []
+            if "state_not" in condition:
+                unwanted = condition["state_not"]
+                if state in (unwanted if isinstance(unwanted, list) else [unwanted]):
+                    return []
+        return visible_cards(hass, card["card"])
+    if card["type"] in ("vertical-stack", "horizontal-stack"):
+        return [
+            shown for inner in card["cards"] for shown in visible_cards(hass, inner)
+        ]
+    return [card]
+
+
+def sections(hass: HomeAssistant) -> dict[str, list[dict[str, Any]]]:
+    """Return the visible cards of each section, by its heading."""
+    dashboard = yaml.safe_load(demo_dashboard.DASHBOARD_FILE.read_text("utf-8"))
+    shown: dict[str, list[dict[str, Any]]] = {}
+    for section in dashboard["views"][0]["sections"]:
+        heading, *cards = section["cards"]
+        shown[heading["heading"]] = [
+            visible for card in cards for visible in visible_cards(hass, card)
+        ]
+    return shown
+
+
+def tiles(cards: list[dict[str, Any]], color: str | None = None) -> list[str]:
+    """Return the names of the tiles (of one colour) among `cards`."""
+    return [
+        card["name"]
+        for card in cards
+        if card["type"] == "tile" and (color is None or card.get("color") == color)
+    ]
+
+
+async def test_dashboard_follows_alerts_and_floors(
+    hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Who needs help, with the buttons; everyone under the floor they are on now."""
+    people = demo_dashboard.residents()
+    simulator.make_devices(
+        SITE_UUID, demo_dashboard.DEMO_DEVICES, seed=demo_dashboard.DEMO_SEED
+    )
+    for person in people:
+        await simulator.send_heartbeat(SITE_UUID, person.mac)
+    coordinator = init_integration.runtime_data.coordinator
+    await wait_for(hass, lambda: len(coordinator.state.devices) == len(people))
+    names = {person.name for person in people}
+
+    shown = sections(hass)
+    assert tiles(shown["Needs help"], "green") == ["Nobody needs help"]
+    assert tiles(shown["Needs help"], "red") == ["Active alerts"]
+    # Everyone is listed once, quiet (grey), under their floor.
+    by_floor = {
+        floor: tiles(shown[floor]) for floor in (*demo_dashboard.FLOORS, "Elsewhere")
+    }
+    assert sorted(name for listed in by_floor.values() for name in listed) == sorted(
+        names
+    )
+    for person in people:
+        assert person.name in by_floor[person.floor]
+        assert person.name in tiles(shown[person.floor], "grey")
+
+    # A fall: the resident stands out (red) under their floor, and the help
+    # list has a card with the alert, where it is, and both buttons.
+    fallen, mover = people[0], people[1]
+    fall = await simulator.raise_alert(SITE_UUID, fallen.mac, "MAN_DOWN")
+    await wait_for(
+        hass, lambda: state_of(hass, fallen.entity_id("active_alert")) == "man_down"
+    )
+    shown = sections(hass)
+    assert "Nobody needs help" not in tiles(shown["Needs help"])
+    assert tiles(shown["Needs help"], "red") == ["Active alerts", fallen.name, "Where"]
+    help_card = {card["name"]: card for card in shown["Needs help"]}
+    assert help_card["Accept"]["entity"] == fallen.entity_id("accept_alert")
+    assert help_card["Resolve"]["entity"] == fallen.entity_id("resolve_alert")
+    assert tiles(shown[fallen.floor], "red") == [fallen.name]
+    assert fallen.name not in tiles(shown[fallen.floor], "grey")
+
+    # Accept, then Resolve, as the cards' tap actions do.
+    for button, status in (("Accept", "ACCEPTED"), ("Resolve", "RESOLVED")):
+        action = help_card[button]["tap_action"]
+        domain, service = action["perform_action"].split(".")
+        await hass.services.async_call(
+            domain, service, target=action["target"], blocking=True
+        )
+        assert simulator.alerts(SITE_UUID)[fall]["status"] == status
+    await wait_for(
+        hass, lambda: state_of(hass, fallen.entity_id("active_alert")) == "none"
+    )
+    # The resolved alert leaves the list.
+    shown = sections(hass)
+    assert tiles(shown["Needs help"]) == [
+        "Active alerts",
+        "Connection",
+        "Nobody needs help",
+    ]
+    assert fallen.name in tiles(shown[fallen.floor], "grey")
+
+    # A resident who moves is listed under the floor they are on now.
+    destination = next(f for f in demo_dashboard.FLOORS if f != mover.floor)
+    await simulator.send_heartbeat(
+        SITE_UUID, mover.mac, floor=destination, zone="Lounge"
+    )
+    await wait_for(
+        hass, lambda: state_of(hass, mover.entity_id("floor")) == destination
+    )
+    shown = sections(hass)
+    assert mover.name in tiles(shown[destination])
+    assert mover.name not in tiles(shown[mover.floor])
+
+
 def card_types(node: Any) -> set[str]:
     types: set[str] = set()
     if isinstance(node, dict):
@@ -571,67 +695,13 @@ def test_dashboard_file_is_current_and_built_in() -> None:
     )
     types = card_types(yaml.safe_load(text))
     assert not {t for t in types if t.startswith("custom:")}
-    assert {"entity-filter", "conditional", "map", "entities", "tile"} <= types
-
-
-@pytest.mark.usefixtures("blueprints")
-async def test_notify_caregivers_after_a_restart(
-    hass: HomeAssistant,
-    simulator: IxicareSimulator,
-    init_integration: MockConfigEntry,
-) -> None:
-    """Alerts active when Home Assistant starts are notified, in plain words."""
-    first, second, third = await known_devices(
-        hass, simulator, init_integration, 3, seed=14
-    )
-    fall = await simulator.raise_alert(SITE_UUID, first.mac, "MAN_DOWN")
-    panic = await simulator.raise_alert(SITE_UUID, second.mac, "PANIC_BUTTON")
-    await simulator.set_alert_status(SITE_UUID, panic, "ACCEPTED")
-    # A type the caregivers did not ask for.
-    await simulator.raise_alert(SITE_UUID, third.mac, "CRITICAL_BATTERY")
-    coordinator = init_integration.runtime_data.coordinator
-    await wait_for(hass, lambda: len(coordinator.state.alerts) == 3)
-    panic_sensor = entity_id(hass, "binary_sensor", second.mac, "panic_button")
-    await wait_for(
-        hass,
-        lambda: hass.states.get(panic_sensor).attributes.get("status") == "ACCEPTED",  # type: ignore[union-attr]
-    )
-    hass.set_state(CoreState.not_running)
-    calls = async_mock_service(hass, "notify", "caregivers")
-    await use_blueprints(
-        hass,
-        {
-            "name": NOTIFY,
-            "input": {
-                "notify_action": "notify.caregivers",
-                "alert_types": ["MAN_DOWN", "PANIC_BUTTON"],
-            },
-        },
-    )
-    assert calls == []
-    await start_home_assistant(hass)
-    await wait_for(hass, lambda: len(calls) == 2)
-    by_tag = {call.data["data"]["tag"]: call.data for call in calls}
-    assert set(by_tag) == {f"ixicare-{fall}", f"ixicare-{panic}"}
-    down = by_tag[f"ixicare-{fall}"]
-    assert down["title"] == f"{first.name} is down"
-    assert down["message"] == (
-        f"Man down in {first.zone} (still active after a restart)"
-    )
-    assert [button["action"] for button in down["data"]["actions"]] == [
-        f"ACCEPT_{fall}",
-        f"RESOLVE_{fall}",
-    ]
-    accepted = by_tag[f"ixicare-{panic}"]
-    assert accepted["title"] == f"{second.name}: Panic button accepted"
-    assert accepted["message"] == (
-        f"Panic button in {second.zone}; accepted, resolve it when done"
-    )
-    assert [button["action"] for button in accepted["data"]["actions"]] == [
-        f"RESOLVE_{panic}"
-    ]
-    # The buttons of a notification sent at start work as the others.
-    hass.bus.async_fire("mobile_app_notification_action", {"action": f"ACCEPT_{fall}"})
-    await wait_for(
-        hass, lambda: simulator.alerts(SITE_UUID)[fall]["status"] == "ACCEPTED", 10
-    )
+    assert types <= {
+        "sections",
+        "grid",
+        "heading",
+        "tile",
+        "conditional",
+        "vertical-stack",
+        "horizontal-stack",
+        "map",
+    }
