@@ -268,20 +268,28 @@ def build_dashboard(seed: int = DEMO_SEED, count: int = DEMO_DEVICES) -> dict[st
             {"type": "heading", "heading": "Needs help", "icon": "mdi:alarm-light"},
             {
                 "type": "tile",
-                "entity": active_alerts,
-                "name": "Active alerts",
-                "icon": "mdi:alarm-light",
-                "color": "red",
-            },
-            {
-                "type": "tile",
                 "entity": f"binary_sensor.{SITE_SLUG}_connection",
                 "name": "Connection",
+            },
+            {
+                # Red while alerts are active; quiet, it is not shown.
+                "type": "conditional",
+                "conditions": [_state(active_alerts, state_not=["0", *QUIET[1:]])],
+                # Half the section's width, as a tile outside a conditional.
+                "grid_options": {"columns": 6},
+                "card": {
+                    "type": "tile",
+                    "entity": active_alerts,
+                    "name": "Active alerts",
+                    "icon": "mdi:alarm-light",
+                    "color": "red",
+                },
             },
             {
                 # Shown while no alert is active.
                 "type": "conditional",
                 "conditions": [_state(active_alerts, state="0")],
+                "grid_options": {"columns": 6},
                 "card": {
                     "type": "tile",
                     "entity": active_alerts,

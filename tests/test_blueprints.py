@@ -614,7 +614,7 @@ async def test_dashboard_follows_alerts_and_floors(
 
     shown = sections(hass)
     assert tiles(shown["Needs help"], "green") == ["Nobody needs help"]
-    assert tiles(shown["Needs help"], "red") == ["Active alerts"]
+    assert tiles(shown["Needs help"], "red") == []  # quiet: nothing stands out
     # Everyone is listed once, quiet (grey), under their floor.
     by_floor = {
         floor: tiles(shown[floor]) for floor in (*demo_dashboard.FLOORS, "Elsewhere")
@@ -655,11 +655,7 @@ async def test_dashboard_follows_alerts_and_floors(
     )
     # The resolved alert leaves the list.
     shown = sections(hass)
-    assert tiles(shown["Needs help"]) == [
-        "Active alerts",
-        "Connection",
-        "Nobody needs help",
-    ]
+    assert tiles(shown["Needs help"]) == ["Connection", "Nobody needs help"]
     assert fallen.name in tiles(shown[fallen.floor], "grey")
 
     # A resident who moves is listed under the floor they are on now.
