@@ -81,8 +81,13 @@ def test_simulator_readme_token_is_the_demos() -> None:
     tokens |= set(re.findall(r"token `([\w-]+)`", readme))
     assert tokens == {demo_dashboard.DEMO_TOKEN}
     assert DEFAULT_TOKEN == demo_dashboard.DEMO_TOKEN
-    # The main README names the same.
-    assert demo_dashboard.DEMO_TOKEN in (ROOT / "README.md").read_text("utf-8")
+    # The main README names the same, and its "raise a fall yourself" names
+    # the first resident (the one the demo's test below raises).
+    main_readme = (ROOT / "README.md").read_text("utf-8")
+    assert demo_dashboard.DEMO_TOKEN in main_readme
+    assert re.findall(r'"mac": "([0-9A-F:]+)", "type": "MAN_DOWN"', main_readme) == [
+        demo_dashboard.residents()[0].mac.upper()
+    ]
 
 
 @pytest.fixture
