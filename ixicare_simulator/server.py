@@ -53,7 +53,7 @@ MODEL_IXI: Final = "IXI"
 MODEL_IXI_PRO: Final = "IXI PRO"
 
 DEFAULT_SITE: Final = "8c1f2a3e-5b6d-4e7f-9a0b-1c2d3e4f5a6b"
-DEFAULT_TOKEN: Final = "demo-token"  # noqa: S105 - a public demo token
+DEFAULT_TOKEN: Final = "demo-ixicare-token"  # noqa: S105 - the demo's public token
 
 NIL_UUID: Final = "00000000-0000-0000-0000-000000000000"
 # The position of the outdoor example in the protocol document.

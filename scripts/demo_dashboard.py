@@ -30,13 +30,19 @@ if str(ROOT) not in sys.path:
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # noqa: E402
 
-from ixicare_simulator.server import DEFAULT_SITE, MODEL_IXI_PRO, IxicareSimulator  # noqa: E402
+from ixicare_simulator.server import (  # noqa: E402
+    COMMON_ZONES,
+    DEFAULT_SITE,
+    DEFAULT_TOKEN,
+    MODEL_IXI_PRO,
+    IxicareSimulator,
+)
 
 DASHBOARD_FILE: Final = ROOT / "dashboards" / "ixicare.yaml"
 
 # The demo site: the simulator's default site with a token of its own.
 DEMO_SITE: Final = DEFAULT_SITE
-DEMO_TOKEN: Final = "demo-ixicare-token"  # noqa: S105 - a public demo token
+DEMO_TOKEN: Final = DEFAULT_TOKEN  # the simulator's default, in its README too
 # Seed 12 brings every alert type and an escalation within about 9 minutes of
 # simulated time (ticks), whenever the demo's set-up steps in.
 DEMO_SEED: Final = 12
@@ -61,7 +67,16 @@ DEVICE_ENTITY_KEYS: Final[dict[str, str]] = {
     "critical_battery": "binary_sensor",
     "alert": "event",
     "location": "device_tracker",
+    "accept_alert": "button",
+    "resolve_alert": "button",
 }
+
+# The floors of the demo's care home (the simulator's), in the order shown.
+# A resident is listed under the floor they are on now; one on none of them
+# (outdoors, or not located yet) under "Elsewhere".
+FLOORS: Final = tuple(COMMON_ZONES)
+# States of the active alert sensor that mean "nothing to show".
+QUIET: Final = ("none", "unknown", "unavailable")
 
 
 @dataclass(frozen=True)
@@ -126,102 +141,215 @@ def expected_entity_ids(
     return ids
 
 
-def _resident_card(resident: DemoResident) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = [
-        {"entity": resident.entity_id("active_alert"), "name": "Alert"},
-        {"entity": resident.entity_id("zone"), "name": "Zone"},
-        {"entity": resident.entity_id("floor"), "name": "Floor"},
-        {"entity": resident.entity_id("battery"), "name": "Battery"},
-    ]
-    if resident.gps:
-        rows.append({"entity": resident.entity_id("location"), "name": "GPS"})
-    return {
-        "type": "entities",
-        "title": resident.name,
-        "state_color": True,
-        "entities": rows,
+def _state(entity: str, **test: Any) -> dict[str, Any]:
+    """Return a conditional card's state condition."""
+    return {"condition": "state", "entity": entity, **test}
+
+
+def _press(button: str, *, confirm: str | None = None) -> dict[str, Any]:
+    """Return a tap action that presses `button` (optionally after a question)."""
+    action: dict[str, Any] = {
+        "action": "perform-action",
+        "perform_action": "button.press",
+        "target": {"entity_id": button},
     }
+    if confirm:
+        action["confirmation"] = {"text": confirm}
+    return action
+
+
+def _help_card(resident: DemoResident) -> dict[str, Any]:
+    """Return the card of a resident needing help: the alert, where, and buttons.
+
+    Shown only while the resident's device has an active alert: a resolved
+    alert leaves the list.
+    """
+    accept = resident.entity_id("accept_alert")
+    resolve = resident.entity_id("resolve_alert")
+    return {
+        "type": "conditional",
+        "conditions": [
+            _state(resident.entity_id("active_alert"), state_not=list(QUIET))
+        ],
+        "card": {
+            "type": "vertical-stack",
+            "cards": [
+                {
+                    "type": "tile",
+                    "entity": resident.entity_id("active_alert"),
+                    "name": resident.name,
+                    "color": "red",
+                    "vertical": False,
+                    "state_content": ["state", "status", "last-changed"],
+                },
+                {
+                    "type": "tile",
+                    "entity": resident.entity_id("zone"),
+                    "name": "Where",
+                    "color": "red",
+                    "state_content": ["state", "floor"],
+                },
+                {
+                    "type": "horizontal-stack",
+                    "cards": [
+                        {
+                            "type": "tile",
+                            "entity": accept,
+                            "name": "Accept",
+                            "icon": "mdi:account-check",
+                            "color": "amber",
+                            "hide_state": True,
+                            "tap_action": _press(accept),
+                            "icon_tap_action": _press(accept),
+                        },
+                        {
+                            "type": "tile",
+                            "entity": resolve,
+                            "name": "Resolve",
+                            "icon": "mdi:check-circle",
+                            "color": "green",
+                            "hide_state": True,
+                            "tap_action": _press(
+                                resolve, confirm=f"Resolve {resident.name}'s alert?"
+                            ),
+                            "icon_tap_action": _press(
+                                resolve, confirm=f"Resolve {resident.name}'s alert?"
+                            ),
+                        },
+                    ],
+                },
+            ],
+        },
+    }
+
+
+def _floor_cards(resident: DemoResident, on_floor: dict[str, Any]) -> list[Any]:
+    """Return the resident's cards in a floor's section.
+
+    `on_floor` is the condition "the resident is on this floor now". A quiet
+    resident is a grey tile with their zone; one with an active alert a red
+    tile with the alert.
+    """
+    active_alert = resident.entity_id("active_alert")
+    return [
+        {
+            "type": "conditional",
+            "conditions": [on_floor, _state(active_alert, state=list(QUIET))],
+            "card": {
+                "type": "tile",
+                "entity": resident.entity_id("zone"),
+                "name": resident.name,
+                "icon": "mdi:account",
+                "color": "grey",
+                "state_content": ["state", "last-changed"],
+            },
+        },
+        {
+            "type": "conditional",
+            "conditions": [on_floor, _state(active_alert, state_not=list(QUIET))],
+            "card": {
+                "type": "tile",
+                "entity": active_alert,
+                "name": resident.name,
+                "color": "red",
+                "state_content": ["state", "status"],
+            },
+        },
+    ]
 
 
 def build_dashboard(seed: int = DEMO_SEED, count: int = DEMO_DEVICES) -> dict[str, Any]:
     """Return the dashboard (Lovelace YAML mode) for the demo's devices."""
     people = residents(seed, count)
     active_alerts = f"sensor.{SITE_SLUG}_active_alerts"
-    alerts_section: dict[str, Any] = {
+    help_section: dict[str, Any] = {
         "type": "grid",
         "cards": [
-            {"type": "heading", "heading": "Active alerts", "icon": "mdi:alarm-light"},
-            {
-                "type": "tile",
-                "entity": active_alerts,
-                "name": "Active alerts",
-                "icon": "mdi:alarm-light",
-            },
+            {"type": "heading", "heading": "Needs help", "icon": "mdi:alarm-light"},
             {
                 "type": "tile",
                 "entity": f"binary_sensor.{SITE_SLUG}_connection",
                 "name": "Connection",
             },
             {
-                # Shown while no alert is active.
+                # Red while alerts are active; quiet, it is not shown.
                 "type": "conditional",
-                "conditions": [
-                    {"condition": "state", "entity": active_alerts, "state": "0"}
-                ],
-                "card": {"type": "markdown", "content": "No active alert."},
+                "conditions": [_state(active_alerts, state_not=["0", *QUIET[1:]])],
+                # Half the section's width, as a tile outside a conditional.
+                "grid_options": {"columns": 6},
+                "card": {
+                    "type": "tile",
+                    "entity": active_alerts,
+                    "name": "Active alerts",
+                    "icon": "mdi:alarm-light",
+                    "color": "red",
+                },
             },
             {
-                # One row per resident whose device has an active alert (the
-                # most critical one); hidden when there is none.
-                "type": "entity-filter",
-                "state_filter": list(ALERT_STATES),
-                "show_empty": False,
+                # Shown while no alert is active.
+                "type": "conditional",
+                "conditions": [_state(active_alerts, state="0")],
+                "grid_options": {"columns": 6},
                 "card": {
-                    "type": "entities",
-                    "title": "Residents needing help",
-                    "state_color": True,
+                    "type": "tile",
+                    "entity": active_alerts,
+                    "name": "Nobody needs help",
+                    "icon": "mdi:check-circle",
+                    "color": "green",
+                    "state_content": "last-changed",
                 },
-                "entities": [
-                    {
-                        "entity": person.entity_id("active_alert"),
-                        "name": person.name,
-                        "secondary_info": "last-changed",
-                    }
-                    for person in people
-                ],
             },
+            *(_help_card(person) for person in people),
         ],
     }
-    # The IXI PROs' last outdoor positions, under the alerts.
-    alerts_section["cards"] += [
-        {"type": "heading", "heading": "Outdoors", "icon": "mdi:map-marker"},
-        {
-            "type": "map",
-            "entities": [
-                # The marker shows the name: the initials fit in it.
-                {"entity": person.entity_id("location"), "name": person.initials}
-                for person in people
-                if person.gps
-            ],
-            "default_zoom": 16,
-            "hours_to_show": 1,
-        },
-    ]
-    sections: list[dict[str, Any]] = [alerts_section]
-    for floor in sorted({person.floor for person in people}):
+    sections: list[dict[str, Any]] = [help_section]
+    for floor in FLOORS:
         sections.append(
             {
                 "type": "grid",
                 "cards": [
                     {"type": "heading", "heading": floor, "icon": "mdi:floor-plan"},
                     *(
-                        _resident_card(person)
+                        card
                         for person in people
-                        if person.floor == floor
+                        for card in _floor_cards(
+                            person, _state(person.entity_id("floor"), state=floor)
+                        )
                     ),
                 ],
             }
         )
+    sections.append(
+        {
+            "type": "grid",
+            "cards": [
+                {"type": "heading", "heading": "Elsewhere", "icon": "mdi:map-marker"},
+                *(
+                    card
+                    for person in people
+                    for card in _floor_cards(
+                        person,
+                        _state(person.entity_id("floor"), state_not=list(FLOORS)),
+                    )
+                ),
+                # The IXI PROs' last outdoor positions.
+                {
+                    "type": "map",
+                    "entities": [
+                        # The marker shows the name: the initials fit in it.
+                        {
+                            "entity": person.entity_id("location"),
+                            "name": person.initials,
+                        }
+                        for person in people
+                        if person.gps
+                    ],
+                    "default_zoom": 16,
+                    "hours_to_show": 1,
+                },
+            ],
+        }
+    )
     return {
         "title": "Care home",
         "views": [
@@ -230,7 +358,7 @@ def build_dashboard(seed: int = DEMO_SEED, count: int = DEMO_DEVICES) -> dict[st
                 "path": "residents",
                 "icon": "mdi:account-group",
                 "type": "sections",
-                "max_columns": 3,
+                "max_columns": 4,
                 "sections": sections,
             }
         ],

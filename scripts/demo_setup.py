@@ -48,6 +48,8 @@ NOTIFY_AUTOMATION_ID: Final = "ixicare_demo_notify_caregivers"
 # The demo site is at the outdoor position of the protocol document.
 HOME_LATITUDE: Final = 56.823279
 HOME_LONGITUDE: Final = 22.162609
+# The only network whose browsers log in without a password.
+TRUSTED_NETWORK: Final = "127.0.0.1/32"
 
 # A light the "lights on" blueprint can switch: a template light over two
 # helpers, so no hardware and no network. The tests use the same one.
@@ -123,6 +125,9 @@ DEMO_AUTOMATIONS: Final[list[dict[str, Any]]] = [
                 "alert_type": "MAN_DOWN",
                 "lights": {"entity_id": DEMO_LIGHT},
                 "brightness": 100,
+                # Off again once nobody is down: the README's "raise a fall
+                # yourself" then visibly turns it on.
+                "when_clear": "off",
             },
         },
     },
@@ -160,6 +165,15 @@ homeassistant:
   time_zone: Europe/Riga
   language: en
   packages: !include_dir_named packages
+  # A browser on this machine opens the demo without logging in (as the only
+  # user, demo); any other address gets the login page. The demo only: never
+  # put this in a real configuration reachable from a network.
+  auth_providers:
+    - type: trusted_networks
+      trusted_networks:
+        - {trusted_network}
+      allow_bypass_login: true
+    - type: homeassistant
 
 # The parts of default_config the demo needs. Left out, as they need the
 # network, Bluetooth, USB, a camera stack or packages the demo does not
@@ -253,11 +267,17 @@ def _ensure_automations(path: Path) -> None:
         elif loaded is not None:
             log(f"{path} is not a list; demo automations not added")
             return
-    ids = {item.get("id") for item in automations if isinstance(item, dict)}
-    missing = [item for item in DEMO_AUTOMATIONS if item["id"] not in ids]
-    if not missing and path.exists():
+    # The demo's own automations are brought up to date; others are kept.
+    demo_ids = {item["id"]: item for item in DEMO_AUTOMATIONS}
+    current = [
+        demo_ids.get(item.get("id"), item) if isinstance(item, dict) else item
+        for item in automations
+    ]
+    ids = {item.get("id") for item in current if isinstance(item, dict)}
+    current.extend(item for item in DEMO_AUTOMATIONS if item["id"] not in ids)
+    if current == automations and path.exists():
         return
-    automations.extend(missing)
+    automations = current
     path.write_text(
         yaml.safe_dump(automations, sort_keys=False, allow_unicode=True),
         encoding="utf-8",
@@ -304,6 +324,7 @@ def prepare(config: Path, ha_port: int) -> None:
             ha_port=ha_port,
             dashboard=DASHBOARD_URL_PATH,
             light=light,
+            trusted_network=TRUSTED_NETWORK,
         ),
     )
     for name in ("scripts.yaml", "scenes.yaml"):
@@ -771,7 +792,27 @@ async def setup(demo_: Demo) -> None:
     await ensure_entry(demo_)
     await ensure_devices(demo_)
     await end_stale_alerts(demo_)
+    await corridor_light_off(demo_)
     await check_dashboard(demo_)
+
+
+async def corridor_light_off(demo_: Demo) -> None:
+    """Turn the corridor light off unless someone is down right now.
+
+    The light keeps its state across runs; left on, the README's "raise a
+    fall yourself" would show nothing.
+    """
+    states = await demo_.states()
+    if any(
+        states.get(resident.entity_id("man_down"), {}).get("state") == "on"
+        for resident in demo.residents()
+    ):
+        return
+    if states.get(DEMO_LIGHT, {}).get("state") != "off":
+        log(f"Turning {DEMO_LIGHT} off (nobody is down)")
+        await demo_.request(
+            "POST", "/api/services/light/turn_off", json_body={"entity_id": DEMO_LIGHT}
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -860,6 +901,21 @@ async def check(demo_: Demo) -> None:
         "the notification to be dismissed", lambda: notified(False), 15, demo_
     )
     log("Alert resolved; its notification dismissed")
+
+    async def nobody_down_and_light_off() -> bool:
+        states = await demo_.states()
+        down = [
+            r.name
+            for r in demo.residents()
+            if states.get(r.entity_id("man_down"), {}).get("state") == "on"
+        ]
+        # The scenario may have someone else down meanwhile: then it stays on.
+        return bool(down) or states.get(DEMO_LIGHT, {}).get("state") == "off"
+
+    await wait_until(
+        f"{DEMO_LIGHT} off once nobody is down", nobody_down_and_light_off, 15, demo_
+    )
+    log(f"{DEMO_LIGHT} off again once nobody is down (or someone else still is)")
     await check_dashboard(demo_)
 
 

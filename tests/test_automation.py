@@ -8,6 +8,7 @@ from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -112,17 +113,26 @@ async def test_logbook_sentences(
     alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "PANIC_BUTTON")
     await simulator.escalate_alert(SITE_UUID, alert_id, "MAN_DOWN")
     await wait_for(hass, lambda: len(events) == 2)
+    # Plain words, not the protocol's MAN_DOWN (nor str.title()'s "Man_Down").
     assert (
-        describe_alert(events[0].data)
-        == f"PANIC_BUTTON alert raised for {device.name} in {device.zone}"
+        describe_alert(hass, events[0].data)
+        == f"Panic button alert raised for {device.name} in {device.zone}"
     )
-    assert (
-        describe_alert(events[1].data)
-        == f"alert escalated from PANIC_BUTTON to MAN_DOWN for {device.name} in {device.zone}"
+    assert describe_alert(hass, events[1].data) == (
+        f"Alert escalated from Panic button to Man down for {device.name} "
+        f"in {device.zone}"
     )
-    assert describe_alert({"alert_type": "MAN_DOWN", "transition": "resolved"}) == (
-        "MAN_DOWN alert resolved"
-    )
+    for alert_type, words in (
+        ("MAN_DOWN", "Man down"),
+        ("GEOFENCING", "Geofencing"),
+        ("PANIC_BUTTON", "Panic button"),
+        ("CRITICAL_BATTERY", "Critical battery"),
+        # A type this version does not know reads as the server sent it.
+        ("FIRE_ALARM", "FIRE_ALARM"),
+    ):
+        assert describe_alert(
+            hass, {"alert_type": alert_type, "transition": "resolved"}
+        ) == (f"{words} alert resolved")
     # The logbook platform registers a describer for the event.
     registered: dict[str, Any] = {}
     async_describe_events(
@@ -132,8 +142,55 @@ async def test_logbook_sentences(
     assert domain == DOMAIN
     assert describe(events[0]) == {
         "name": "ixicare",
-        "message": f"PANIC_BUTTON alert raised for {device.name} in {device.zone}",
+        "message": f"Panic button alert raised for {device.name} in {device.zone}",
     }
+
+
+async def test_alert_words_where_the_ui_shows_them(
+    hass: HomeAssistant, simulator: IxicareSimulator, device: Any
+) -> None:
+    """Attribute values the entities show have plain words; so do the triggers."""
+    words = await async_get_translations(hass, "en", "entity", [DOMAIN])
+    prefix = f"component.{DOMAIN}.entity"
+    event = entity_id(hass, "event", device.mac, "alert")
+    active = entity_id(hass, "sensor", device.mac, "active_alert")
+    for alert_type, plain in (
+        ("MAN_DOWN", "Man down"),
+        ("GEOFENCING", "Geofencing"),
+        ("PANIC_BUTTON", "Panic button"),
+        ("CRITICAL_BATTERY", "Critical battery"),
+    ):
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, alert_type)
+        sensor = entity_id(hass, "binary_sensor", device.mac, alert_type.lower())
+        await wait_for(hass, lambda s=sensor: state_of(hass, s) == "on")  # type: ignore[misc]
+        shown = hass.states.get(event)
+        assert shown is not None
+        value = shown.attributes["alert_type"]
+        assert value == alert_type  # automations read the protocol's value
+        key = f"{prefix}.event.alert.state_attributes.alert_type.state.{value}"
+        assert words[key] == plain
+        status = hass.states.get(sensor).attributes["status"]  # type: ignore[union-attr]
+        key = (
+            f"{prefix}.binary_sensor.{alert_type.lower()}"
+            f".state_attributes.status.state.{status}"
+        )
+        assert words[key] == "Open"
+        top = hass.states.get(active)
+        assert top is not None
+        key = (
+            f"{prefix}.sensor.active_alert.state_attributes.alert_type"
+            f".state.{top.attributes['alert_type']}"
+        )
+        assert words[key] == "Man down"  # the most critical one
+        await simulator.set_alert_status(SITE_UUID, alert_id, "ACCEPTED")
+    triggers = await async_get_translations(hass, "en", "device_automation", [DOMAIN])
+    assert (
+        triggers[f"component.{DOMAIN}.device_automation.trigger_type.man_down_raised"]
+        == "Man down alert raised"
+    )
+    assert "_" not in " ".join(
+        text for key, text in triggers.items() if key.startswith(f"component.{DOMAIN}")
+    )
 
 
 async def test_alert_ended_while_away_ends_once(

@@ -22,7 +22,8 @@ from homeassistant.components.automation.config import (
     async_validate_config_item,
 )
 from homeassistant.components.blueprint.models import Blueprint, BlueprintInputs
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_START, EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import yaml as yaml_util
@@ -138,7 +139,7 @@ def device_id(hass: HomeAssistant, mac: str) -> str:
         (
             LIGHTS,
             {"lights": {"entity_id": LIGHT}},
-            {"alert_type", "residents", "lights", "brightness"},
+            {"alert_type", "residents", "lights", "brightness", "when_clear"},
         ),
         (
             NOTIFY,
@@ -166,15 +167,138 @@ async def test_blueprint_is_valid(
     assert validated.validation_error is None
 
 
-def test_lights_blueprint_triggers_on_the_bus_event_only() -> None:
+def test_lights_blueprint_triggers_on_the_bus_event_and_the_start_only() -> None:
     """No state trigger: an event entity's restore would otherwise replay alerts."""
     data = yaml_util.load_yaml_dict(str(BLUEPRINTS / f"{LIGHTS}.yaml"))
     triggers = data["triggers"]
-    assert {trigger["trigger"] for trigger in triggers} == {"event"}
-    assert {trigger["event_data"]["transition"] for trigger in triggers} == {
-        "raised",
-        "escalated",
-    }
+    assert {trigger["trigger"] for trigger in triggers} == {"event", "homeassistant"}
+    assert [t["event"] for t in triggers if t["trigger"] == "homeassistant"] == [
+        "start"
+    ]
+    assert {
+        trigger["event_data"]["transition"]
+        for trigger in triggers
+        if trigger["trigger"] == "event"
+    } == {"raised", "escalated", "resolved", "cancelled", "dismissed"}
+
+
+async def start_home_assistant(hass: HomeAssistant) -> None:
+    """Let Home Assistant start: automations arm, start triggers fire."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_START)
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("blueprints")
+@pytest.mark.parametrize(
+    ("alert_type", "chosen", "lit"),
+    [
+        pytest.param("MAN_DOWN", None, True, id="fall"),
+        pytest.param("MAN_DOWN", "second", False, id="fall_of_someone_else"),
+        pytest.param("PANIC_BUTTON", None, False, id="other_type"),
+    ],
+)
+async def test_lights_on_after_a_restart_during_a_fall(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    light: str,
+    alert_type: str,
+    chosen: str | None,
+    lit: bool,
+) -> None:
+    """The fall was raised before the restart: its sensor is on from the start."""
+    first, second = await known_devices(hass, simulator, init_integration, 2, seed=6)
+    await simulator.raise_alert(SITE_UUID, first.mac, alert_type)
+    sensor = entity_id(hass, "binary_sensor", first.mac, alert_type.lower())
+    await wait_for(hass, lambda: state_of(hass, sensor) == "on")
+    hass.set_state(CoreState.not_running)
+    residents = [device_id(hass, second.mac)] if chosen else []
+    await use_blueprints(
+        hass,
+        {
+            "name": LIGHTS,
+            "input": {"lights": {"entity_id": light}, "residents": residents},
+        },
+    )
+    assert state_of(hass, light) == "off"
+    await start_home_assistant(hass)
+    assert state_of(hass, light) == ("on" if lit else "off")
+
+
+async def set_light(hass: HomeAssistant, brightness: int | None) -> None:
+    if brightness is None:
+        await turn_off(hass)
+        return
+    await hass.services.async_call(
+        "light",
+        "turn_on",
+        {"entity_id": LIGHT, "brightness": brightness},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+
+
+def brightness(hass: HomeAssistant) -> int | None:
+    state = hass.states.get(LIGHT)
+    assert state is not None
+    if state.state != "on":
+        return None
+    return int(state.attributes["brightness"])
+
+
+@pytest.mark.usefixtures("blueprints")
+@pytest.mark.parametrize(
+    ("when_clear", "before", "after"),
+    [
+        pytest.param("keep", None, 255, id="keep"),
+        pytest.param("off", 77, None, id="off"),
+        pytest.param("restore", 77, 77, id="restore_dimmed"),
+        pytest.param("restore", None, None, id="restore_off"),
+    ],
+)
+async def test_lights_once_no_fall_is_active(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    light: str,
+    when_clear: str,
+    before: int | None,
+    after: int | None,
+) -> None:
+    assert await async_setup_component(hass, "scene", {})
+    first, second = await known_devices(hass, simulator, init_integration, 2, seed=2)
+    await set_light(hass, before)
+    await use_blueprints(
+        hass,
+        {
+            "name": LIGHTS,
+            "input": {"lights": {"entity_id": light}, "when_clear": when_clear},
+        },
+    )
+    # Two falls: the lights stay on until both have ended.
+    one = await simulator.raise_alert(SITE_UUID, first.mac, "MAN_DOWN")
+    await wait_for(hass, lambda: brightness(hass) == 255)
+    two = await simulator.raise_alert(SITE_UUID, second.mac, "MAN_DOWN")
+    sensor = entity_id(hass, "binary_sensor", second.mac, "man_down")
+    await wait_for(hass, lambda: state_of(hass, sensor) == "on")
+    await simulator.set_alert_status(SITE_UUID, one, "RESOLVED")
+    # The end of an alert of another type changes nothing either.
+    panic = await simulator.raise_alert(SITE_UUID, first.mac, "PANIC_BUTTON")
+    await simulator.set_alert_status(SITE_UUID, panic, "CANCELLED")
+    man_down = entity_id(hass, "binary_sensor", first.mac, "man_down")
+    panic_sensor = entity_id(hass, "binary_sensor", first.mac, "panic_button")
+    await wait_for(hass, lambda: state_of(hass, man_down) == "off")
+    await wait_for(hass, lambda: state_of(hass, panic_sensor) == "off")
+    assert brightness(hass) == 255
+    # The last fall ends: the lights do what was chosen.
+    await simulator.set_alert_status(SITE_UUID, two, "CANCELLED")
+    await wait_for(hass, lambda: state_of(hass, sensor) == "off")
+    await hass.async_block_till_done()
+    assert brightness(hass) == after
+    # "Put them back" leaves no scene behind; the next fall takes a new one.
+    assert hass.states.async_entity_ids("scene") == []
 
 
 @pytest.mark.usefixtures("blueprints")
@@ -316,7 +440,7 @@ async def test_notify_caregivers_accept_and_resolve(
     await wait_for(hass, lambda: len(phone_calls) == len(group_calls) == 1)
     call = phone_calls[0]
     assert call.data["title"] == f"{resident.name} is down"
-    assert call.data["message"] == f"MAN_DOWN in {resident.zone}"
+    assert call.data["message"] == f"Man down in {resident.zone}"
     assert call.data["data"]["tag"] == f"ixicare-{fall}"
     assert call.data["data"]["actions"] == [
         {"action": f"ACCEPT_{fall}", "title": "I'm on it"},
@@ -356,7 +480,7 @@ async def test_notify_caregivers_accept_and_resolve(
     await simulator.escalate_alert(SITE_UUID, panic, "MAN_DOWN")
     await wait_for(hass, lambda: len(phone_calls) == 5)
     assert phone_calls[4].data["message"] == (
-        f"MAN_DOWN in {resident.zone} (escalated from PANIC_BUTTON)"
+        f"Man down in {resident.zone} (escalated from Panic button)"
     )
 
 
@@ -427,6 +551,126 @@ async def test_dashboard_entities_exist(
     assert sorted(wanted - set(hass.states.async_entity_ids())) == []
 
 
+def visible_cards(hass: HomeAssistant, card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the cards the frontend shows for `card` with today's states.
+
+    Conditional cards are evaluated as the frontend does (every state
+    condition must hold); stacks are opened.
+    """
+    if card["type"] == "conditional":
+        for condition in card["conditions"]:
+            assert condition["condition"] == "state"
+            state = state_of(hass, condition["entity"])
+            if "state" in condition:
+                wanted = condition["state"]
+                if state not in (wanted if isinstance(wanted, list) else [wanted]):
+                    return []
+            if "state_not" in condition:
+                unwanted = condition["state_not"]
+                if state in (unwanted if isinstance(unwanted, list) else [unwanted]):
+                    return []
+        return visible_cards(hass, card["card"])
+    if card["type"] in ("vertical-stack", "horizontal-stack"):
+        return [
+            shown for inner in card["cards"] for shown in visible_cards(hass, inner)
+        ]
+    return [card]
+
+
+def sections(hass: HomeAssistant) -> dict[str, list[dict[str, Any]]]:
+    """Return the visible cards of each section, by its heading."""
+    dashboard = yaml.safe_load(demo_dashboard.DASHBOARD_FILE.read_text("utf-8"))
+    shown: dict[str, list[dict[str, Any]]] = {}
+    for section in dashboard["views"][0]["sections"]:
+        heading, *cards = section["cards"]
+        shown[heading["heading"]] = [
+            visible for card in cards for visible in visible_cards(hass, card)
+        ]
+    return shown
+
+
+def tiles(cards: list[dict[str, Any]], color: str | None = None) -> list[str]:
+    """Return the names of the tiles (of one colour) among `cards`."""
+    return [
+        card["name"]
+        for card in cards
+        if card["type"] == "tile" and (color is None or card.get("color") == color)
+    ]
+
+
+async def test_dashboard_follows_alerts_and_floors(
+    hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Who needs help, with the buttons; everyone under the floor they are on now."""
+    people = demo_dashboard.residents()
+    simulator.make_devices(
+        SITE_UUID, demo_dashboard.DEMO_DEVICES, seed=demo_dashboard.DEMO_SEED
+    )
+    for person in people:
+        await simulator.send_heartbeat(SITE_UUID, person.mac)
+    coordinator = init_integration.runtime_data.coordinator
+    await wait_for(hass, lambda: len(coordinator.state.devices) == len(people))
+    names = {person.name for person in people}
+
+    shown = sections(hass)
+    assert tiles(shown["Needs help"], "green") == ["Nobody needs help"]
+    assert tiles(shown["Needs help"], "red") == []  # quiet: nothing stands out
+    # Everyone is listed once, quiet (grey), under their floor.
+    by_floor = {
+        floor: tiles(shown[floor]) for floor in (*demo_dashboard.FLOORS, "Elsewhere")
+    }
+    assert sorted(name for listed in by_floor.values() for name in listed) == sorted(
+        names
+    )
+    for person in people:
+        assert person.name in by_floor[person.floor]
+        assert person.name in tiles(shown[person.floor], "grey")
+
+    # A fall: the resident stands out (red) under their floor, and the help
+    # list has a card with the alert, where it is, and both buttons.
+    fallen, mover = people[0], people[1]
+    fall = await simulator.raise_alert(SITE_UUID, fallen.mac, "MAN_DOWN")
+    await wait_for(
+        hass, lambda: state_of(hass, fallen.entity_id("active_alert")) == "man_down"
+    )
+    shown = sections(hass)
+    assert "Nobody needs help" not in tiles(shown["Needs help"])
+    assert tiles(shown["Needs help"], "red") == ["Active alerts", fallen.name, "Where"]
+    help_card = {card["name"]: card for card in shown["Needs help"]}
+    assert help_card["Accept"]["entity"] == fallen.entity_id("accept_alert")
+    assert help_card["Resolve"]["entity"] == fallen.entity_id("resolve_alert")
+    assert tiles(shown[fallen.floor], "red") == [fallen.name]
+    assert fallen.name not in tiles(shown[fallen.floor], "grey")
+
+    # Accept, then Resolve, as the cards' tap actions do.
+    for button, status in (("Accept", "ACCEPTED"), ("Resolve", "RESOLVED")):
+        action = help_card[button]["tap_action"]
+        domain, service = action["perform_action"].split(".")
+        await hass.services.async_call(
+            domain, service, target=action["target"], blocking=True
+        )
+        assert simulator.alerts(SITE_UUID)[fall]["status"] == status
+    await wait_for(
+        hass, lambda: state_of(hass, fallen.entity_id("active_alert")) == "none"
+    )
+    # The resolved alert leaves the list.
+    shown = sections(hass)
+    assert tiles(shown["Needs help"]) == ["Connection", "Nobody needs help"]
+    assert fallen.name in tiles(shown[fallen.floor], "grey")
+
+    # A resident who moves is listed under the floor they are on now.
+    destination = next(f for f in demo_dashboard.FLOORS if f != mover.floor)
+    await simulator.send_heartbeat(
+        SITE_UUID, mover.mac, floor=destination, zone="Lounge"
+    )
+    await wait_for(
+        hass, lambda: state_of(hass, mover.entity_id("floor")) == destination
+    )
+    shown = sections(hass)
+    assert mover.name in tiles(shown[destination])
+    assert mover.name not in tiles(shown[mover.floor])
+
+
 def card_types(node: Any) -> set[str]:
     types: set[str] = set()
     if isinstance(node, dict):
@@ -447,4 +691,13 @@ def test_dashboard_file_is_current_and_built_in() -> None:
     )
     types = card_types(yaml.safe_load(text))
     assert not {t for t in types if t.startswith("custom:")}
-    assert {"entity-filter", "conditional", "map", "entities", "tile"} <= types
+    assert types <= {
+        "sections",
+        "grid",
+        "heading",
+        "tile",
+        "conditional",
+        "vertical-stack",
+        "horizontal-stack",
+        "map",
+    }

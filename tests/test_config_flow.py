@@ -11,6 +11,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_NAME, CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -168,6 +169,23 @@ async def test_user_flow_strips_trailing_slash(
     assert result["title"] == "ixicare 0b5e2c1d"
 
 
+# Errors after which the advanced section is shown open.
+OPENED = {"invalid_url_scheme", "invalid_url_text", "insecure_url", "cannot_connect"}
+
+
+def advanced_section(result: Any) -> Any:
+    """Return the advanced section of the user form."""
+    for key, value in result["data_schema"].schema.items():
+        if str(key) == "advanced":
+            return value
+    raise AssertionError("no advanced section")
+
+
+def section_defaults(advanced: Any) -> dict[str, Any]:
+    """Return the values the section's fields are shown with."""
+    return {str(key): key.default() for key in advanced.schema.schema}
+
+
 @pytest.mark.parametrize(
     ("make_input", "errors"),
     [
@@ -204,6 +222,7 @@ async def test_user_flow_strips_trailing_slash(
     ],
 )
 async def test_user_flow_errors(
+    request: pytest.FixtureRequest,
     hass: HomeAssistant,
     simulator: IxicareSimulator,
     unused_tcp_port: int,
@@ -211,6 +230,7 @@ async def test_user_flow_errors(
     errors: dict[str, str],
 ) -> None:
     """Each error is shown on the form and the same flow then succeeds."""
+    id_ = request.node.callspec.id
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
@@ -221,6 +241,12 @@ async def test_user_flow_errors(
     assert result["step_id"] == "user"
     assert result["errors"] == errors
     assert hass.config_entries.async_entries(DOMAIN) == []
+    # The advanced section is shown open again after an error about its
+    # fields (or the connection they define), with the values entered.
+    advanced = advanced_section(result)
+    assert advanced.options["collapsed"] is (id_ not in OPENED)
+    entered = make_input(simulator, unused_tcp_port)["advanced"]
+    assert section_defaults(advanced) == entered
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(simulator)
@@ -652,3 +678,30 @@ async def test_options_flow(
         result["flow_id"], dict(entry.options)
     )
     await hass.async_block_till_done()
+
+
+async def test_second_flow_for_the_same_site_reads_plain_words(
+    hass: HomeAssistant, simulator: IxicareSimulator
+) -> None:
+    """A flow for a site another open flow is setting up aborts, in words."""
+    first = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    first = await hass.config_entries.flow.async_configure(
+        first["flow_id"], user_input(simulator, token="wrong-token")
+    )
+    assert first["errors"] == {"base": "invalid_auth"}
+    second = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    second = await hass.config_entries.flow.async_configure(
+        second["flow_id"], user_input(simulator)
+    )
+    assert second["type"] is FlowResultType.ABORT
+    assert second["reason"] == "already_in_progress"
+    translations = await async_get_translations(hass, "en", "config", [DOMAIN])
+    assert translations[f"component.{DOMAIN}.config.abort.already_in_progress"] == (
+        "This site is already being set up in another window. Finish or close that "
+        "one first."
+    )
+    hass.config_entries.flow.async_abort(first["flow_id"])

@@ -189,3 +189,30 @@ async def test_many_stored_devices_get_their_entities(
         assert state_of(hass, entity) is not None
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_removing_the_site_deletes_its_stored_data(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The residents' names, phone numbers and positions leave the disk too."""
+    key = f"{DOMAIN}.{init_integration.entry_id}"
+    device = simulator.make_devices(SITE_UUID, 1, seed=4)[0]
+    await simulator.send_heartbeat(
+        SITE_UUID, device.mac, phone_number="+32470918273", outdoor=(51.2, 4.4)
+    )
+    await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+    coordinator = init_integration.runtime_data.coordinator
+    await wait_for(hass, lambda: len(coordinator.state.alerts) == 1)
+    # Unloading writes what the site knows: the resident's data is stored.
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    stored = str(hass_storage[key]["data"])
+    for detail in (device.name, "+32470918273", "51.2", device.mac.lower()):
+        assert detail in stored
+
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage

@@ -181,8 +181,8 @@ async def test_dismiss_an_alert_the_server_forgot(
     await hass.async_block_till_done()
     assert state_of(hass, man_down) == "off"
     assert transitions(events)[1:] == [("dismissed", "MAN_DOWN")]
-    assert describe_alert(events[1].data).startswith(
-        "MAN_DOWN alert dismissed in Home Assistant"
+    assert describe_alert(hass, events[1].data).startswith(
+        "Man down alert dismissed in Home Assistant"
     )
     event_entity = hass.states.get(entity_id(hass, "event", sim_device.mac, "alert"))
     assert event_entity is not None
@@ -229,7 +229,7 @@ async def test_alerts_past_the_device_limit_are_announced(
     assert events[0].data["transition"] == "raised"
     assert events[0].data["mac"] == extra.mac.lower()
     assert events[0].data["device_id"] is None
-    assert describe_alert(events[0].data).startswith("MAN_DOWN alert raised")
+    assert describe_alert(hass, events[0].data).startswith("Man down alert raised")
     assert state_of(hass, active_alerts) == "1"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert extra.mac.lower() not in coordinator.state.devices

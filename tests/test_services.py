@@ -154,7 +154,15 @@ async def test_device_without_alert(
     await wait_for(hass, lambda: not coordinator.state.alerts)
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "accept_alert", device_id=entry.id)
+    assert err.value.translation_key == "no_alert_on_device"
+    # Plain words: no dangling "-" where an alert id would be.
+    assert str(err.value) == f"{device.name} has no active alert"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "accept_alert", device_id=entry.id, alert_id=alert_id)
     assert err.value.translation_key == "no_active_alert_on_device"
+    assert str(err.value).startswith(
+        f"{device.name} has no active alert with the id {alert_id}."
+    )
 
 
 async def test_needs_one_of_the_fields(

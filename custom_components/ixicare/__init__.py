@@ -10,16 +10,18 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .compat import HAS_OPTIONS_FLOW_WITH_RELOAD
-from .const import CONNECT_TIMEOUT, DOMAIN
+from .const import CONNECT_TIMEOUT, DOMAIN, STORAGE_VERSION
 from .coordinator import IxicareCoordinator
 from .pyixicare import IxicareAuthError, IxicareConnectionError
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.DEVICE_TRACKER,
     Platform.EVENT,
     Platform.SENSOR,
@@ -81,6 +83,14 @@ async def _async_options_updated(
 async def async_unload_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> bool:
     """Unload the platforms; the session is closed by the unload callback."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> None:
+    """Delete what the site stored: its residents' devices, data and alerts."""
+    # The coordinator's store, by its key (the entry is unloaded by now).
+    await Store[dict[str, object]](
+        hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+    ).async_remove()
 
 
 async def async_remove_config_entry_device(

@@ -16,7 +16,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from . import IxicareConfigEntry
-from .const import ATTR_ALERT_ID, ATTR_RAISED_AT, ATTR_RESIDENT, ATTR_STATUS
+from .const import (
+    ATTR_ALERT_ID,
+    ATTR_ALERT_TYPE,
+    ATTR_RAISED_AT,
+    ATTR_RESIDENT,
+    ATTR_STATUS,
+)
 from .entity import IxicareDeviceEntity, IxicareSiteEntity, async_setup_device_entities
 from .pyixicare import AlertType
 from .pyixicare.state import CHANGED_ALERTS, CHANGED_RESIDENT, TrackedAlert
@@ -92,11 +98,13 @@ class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the active alert's id, status, time and resident."""
+        """Return the active alert's id, type, status, time and resident."""
         if (alert := self._alert()) is None:
             return None
         return {
             ATTR_ALERT_ID: alert.alert_id,
+            # Lets templates (the blueprints) find the alerts of a type.
+            ATTR_ALERT_TYPE: alert.type_name,
             ATTR_STATUS: alert.status.value,
             ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
             ATTR_RESIDENT: alert.resident or self.device.resident,

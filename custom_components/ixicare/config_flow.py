@@ -139,6 +139,14 @@ async def _errors_for(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str,
     return {}
 
 
+def _concerns_advanced(errors: Mapping[str, str]) -> bool:
+    """Return True when an error asks to check the advanced settings."""
+    return SECTION_ADVANCED in errors or errors.get("base") in (
+        "cannot_connect",
+        "invalid_certificate",
+    )
+
+
 class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up an ixicare site."""
 
@@ -198,7 +206,9 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
                 ): str,
                 vol.Required(SECTION_ADVANCED): section(
                     _advanced_schema(defaults.get(SECTION_ADVANCED, {})),
-                    {"collapsed": True},
+                    # Open again, with the user's values, when an error
+                    # concerns the settings inside it.
+                    {"collapsed": not _concerns_advanced(errors)},
                 ),
             }
         )

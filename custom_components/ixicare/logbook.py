@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.translation import async_get_cached_translations
 
 from .const import (
     ATTR_ALERT_TYPE,
@@ -21,12 +22,31 @@ from .const import (
 )
 
 
-def describe_alert(data: Mapping[str, Any]) -> str:
+@callback
+def alert_type_name(hass: HomeAssistant, alert_type: str | None) -> str:
+    """Return an alert type in plain words ("Man down" for MAN_DOWN).
+
+    The words are the translated states of the `Active alert` sensor, in
+    Home Assistant's language; a type this version does not know reads as
+    the server sent it.
+    """
+    if not alert_type:
+        return "Unknown"
+    translations = async_get_cached_translations(
+        hass, hass.config.language, "entity", DOMAIN
+    )
+    key = f"component.{DOMAIN}.entity.sensor.active_alert.state.{alert_type.lower()}"
+    return translations.get(key) or alert_type
+
+
+@callback
+def describe_alert(hass: HomeAssistant, data: Mapping[str, Any]) -> str:
     """Return a sentence for an `ixicare_alert` event."""
-    alert_type = data.get(ATTR_ALERT_TYPE) or "Unknown"
+    alert_type = alert_type_name(hass, data.get(ATTR_ALERT_TYPE))
     transition = data.get(ATTR_TRANSITION, "changed")
     if transition == TRANSITION_ESCALATED:
-        message = f"alert escalated from {data.get(ATTR_PREVIOUS_TYPE)} to {alert_type}"
+        previous = alert_type_name(hass, data.get(ATTR_PREVIOUS_TYPE))
+        message = f"Alert escalated from {previous} to {alert_type}"
     elif transition == TRANSITION_DISMISSED:
         message = f"{alert_type} alert dismissed in Home Assistant"
     else:
@@ -49,7 +69,7 @@ def async_describe_events(
     def async_describe(event: Event) -> dict[str, str]:
         return {
             LOGBOOK_ENTRY_NAME: "ixicare",
-            LOGBOOK_ENTRY_MESSAGE: describe_alert(event.data),
+            LOGBOOK_ENTRY_MESSAGE: describe_alert(hass, event.data),
         }
 
     async_describe_event(DOMAIN, EVENT_ALERT, async_describe)

@@ -74,13 +74,19 @@ def _find_alert(
                 alert = device.alerts.get(alert_id.lower())
             else:
                 alert = device.top_alert
+            if alert is None and alert_id is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="no_alert_on_device",
+                    translation_placeholders={"device": device.resident or mac},
+                )
             if alert is None:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="no_active_alert_on_device",
                     translation_placeholders={
                         "device": device.resident or mac,
-                        "alert_id": alert_id or "-",
+                        "alert_id": str(alert_id),
                     },
                 )
             return coordinator, alert
@@ -104,6 +110,17 @@ async def _async_update_alert(
     call: ServiceCall, action: AlertAction
 ) -> ServiceResponse:
     coordinator, alert = _find_alert(call.hass, call)
+    return await async_send_command(coordinator, alert, action)
+
+
+async def async_send_command(
+    coordinator: IxicareCoordinator, alert: TrackedAlert, action: AlertAction
+) -> ServiceResponse:
+    """Send `action` for `alert` and wait for the answer (services and buttons).
+
+    Raise a translated error when the site is not connected, the server
+    refuses, does not answer in time or the connection drops meanwhile.
+    """
     if not coordinator.client.connected:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
