@@ -26,6 +26,7 @@ from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
 from .helpers import calls_service, entity_id, state_of, wait_for
+from .test_blueprints import LIGHT, LIGHTS, blueprints, light  # noqa: F401 (fixtures)
 
 
 def action(kind: str, alert_id: str) -> dict[str, Any]:
@@ -203,5 +204,58 @@ async def test_held_announcements_survive_a_restart_before_the_start(
     assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(bus_events) == 1
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("blueprints", "light")
+@pytest.mark.parametrize("automations_first", [True, False], ids=["before", "after"])
+async def test_blueprints_act_on_an_alert_replayed_during_start(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    mock_config_entry: MockConfigEntry,
+    automations_first: bool,
+) -> None:
+    """A fall kept by the server while Home Assistant was down lights the corridor.
+
+    The blueprint automation and an automation on `ixicare_alert`, set up
+    before or after the integration, each act once when Home Assistant starts.
+    """
+    sim_device = simulator.make_devices(SITE_UUID, 1, seed=44)[0]
+    alert_id = await simulator.raise_alert(SITE_UUID, sim_device.mac, "MAN_DOWN")
+    calls = calls_service(hass)
+    configs = [
+        {
+            "id": "lights",
+            "use_blueprint": {
+                "path": f"ixicare/{LIGHTS}.yaml",
+                "input": {"lights": {"entity_id": LIGHT}},
+            },
+        },
+        *automations(hass, sim_device.mac.lower(), None),
+    ]
+    hass.set_state(CoreState.not_running)
+    mock_config_entry.add_to_hass(hass)
+    if automations_first:
+        assert await async_setup_component(
+            hass, automation.DOMAIN, {automation.DOMAIN: configs}
+        )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    coordinator = mock_config_entry.runtime_data.coordinator
+    await wait_for(hass, lambda: alert_id in coordinator.state.alerts)
+    if not automations_first:
+        assert await async_setup_component(
+            hass, automation.DOMAIN, {automation.DOMAIN: configs}
+        )
+    await hass.async_block_till_done()
+    assert state_of(hass, LIGHT) == "off"
+    assert calls == []
+
+    await hass.async_start()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state_of(hass, LIGHT) == "on"
+    assert [(c.data["kind"], c.data["alert_id"]) for c in calls] == [
+        ("event", alert_id)
+    ]
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
