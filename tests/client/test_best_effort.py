@@ -267,6 +267,8 @@ def test_server_text_is_cleaned_and_cut() -> None:
     assert answer.error is None
     # Lone surrogates cannot be stored (JSON) and go too.
     assert clean_text("a\ud800b") == "ab"
+    # So do bidirectional overrides, which can make a line read otherwise.
+    assert clean_text("evil\u202etxt.exe\u2066") == "eviltxt.exe"
 
 
 def test_an_alert_and_a_response_told_apart() -> None:

@@ -23,7 +23,8 @@ part with both coordinates. A user is kept when its id or its name is usable.
 
 Text from the server that is stored or logged (names, zones, floors, phone
 numbers, ids, an unknown alert type, the error of a response) has its control
-characters removed (line breaks and tabs become spaces, lone surrogates go)
+characters removed (line breaks and tabs become spaces; bidirectional
+overrides and lone surrogates go too)
 and is cut to a bounded length; text that is empty afterwards is left out. A
 required id longer than `MAX_ID_LENGTH` is rejected.
 
@@ -79,8 +80,12 @@ FUTURE_TOLERANCE = 300.0
 HEARTBEAT_TYPES = frozenset({"HEARTBEAT", "LOCATION"})
 
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-]?)(?:[0-9a-fA-F]{2}\1){4}[0-9a-fA-F]{2}$")
-# Control characters (C0, DEL, C1), lone surrogates and Unicode line breaks.
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Control characters (C0, DEL, C1), Unicode line breaks, the bidirectional
+# embeddings, overrides and isolates (they can make a log line read otherwise)
+# and lone surrogates (not storable as JSON).
+_CONTROL_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 # ... of which these become a space rather than nothing.
 _BREAK_RE = re.compile("[\t\n\x0b\x0c\r\x85\u2028\u2029]+")
 _STATUSES = {s.value: s for s in AlertStatus}
