@@ -248,7 +248,8 @@ async def test_unknown_alert_type_still_counts(
     assert state_of(hass, "sensor.ixicare_8c1f2a3e_active_alerts") == "1"
     active = hass.states.get(entity_id(hass, "sensor", mac, "active_alert"))
     assert active is not None
-    assert active.state == "none"
+    # Shown as "other", the type it has in an attribute.
+    assert active.state == "other"
     assert active.attributes["alert_type"] == "FIRE_ALARM"
     assert active.attributes["alert_id"] == "5eb86f15-16be-49f8-9430-3b3ca0585819"
     event_state = hass.states.get(entity_id(hass, "event", mac, "alert"))

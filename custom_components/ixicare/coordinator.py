@@ -84,6 +84,9 @@ class MessageStats:
     alerts: int = 0
     invalid: int = 0
     invalid_by_field: dict[str, int] = field(default_factory=dict)
+    # Side fields the parser left out of messages that were otherwise handled.
+    dropped: int = 0
+    dropped_by_field: dict[str, int] = field(default_factory=dict)
     refused_devices: int = 0
     transitions: int = 0
 
@@ -136,6 +139,7 @@ class IxicareCoordinator:
         self._device_ids: dict[str, str] = {}
         self._unavailable_timer: CALLBACK_TYPE | None = None
         self._last_invalid_log = 0.0
+        self._last_dropped_log = -INVALID_LOG_INTERVAL
         self._full_warned = False
         self._limit_issue_id = f"device_limit_{entry.entry_id}"
         # Raised while devices past the limit have no entities.
@@ -255,11 +259,15 @@ class IxicareCoordinator:
     @callback
     def _handle_heartbeat(self, event: HeartbeatEvent) -> None:
         self.stats.heartbeats += 1
+        if event.dropped:
+            self._count_dropped("heartbeats", event.dropped)
         self._apply(self.state.apply_heartbeat(event), event.device.mac)
 
     @callback
     def _handle_alert(self, event: AlertEvent) -> None:
         self.stats.alerts += 1
+        if event.dropped:
+            self._count_dropped("alerts", event.dropped)
         self._apply(self.state.apply_alert(event, time.time()), event.device.mac)
 
     @callback
@@ -295,6 +303,28 @@ class IxicareCoordinator:
                 self._schedule_save()
                 return
             self._apply(update, update.device.mac)
+
+    @callback
+    def _count_dropped(self, topic: str, dropped: tuple[str, ...]) -> None:
+        """Count the side fields a handled message lost; log rate-limited."""
+        stats = self.stats
+        by_field = stats.dropped_by_field
+        for name in dropped:
+            stats.dropped += 1
+            by_field[name] = by_field.get(name, 0) + 1
+        now = time.monotonic()
+        if now - self._last_dropped_log >= INVALID_LOG_INTERVAL:
+            self._last_dropped_log = now
+            # The names are the parser's fixed field paths, never server text.
+            LOGGER.warning(
+                "Handled a %s message from ixicare site %s without its unusable "
+                "field(s) %s; %d dropped so far, further ones are counted in "
+                "diagnostics",
+                topic,
+                self.site_uuid,
+                ", ".join(dropped),
+                stats.dropped,
+            )
 
     @callback
     def _apply(self, update: Update, mac: str) -> None:

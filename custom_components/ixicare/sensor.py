@@ -47,6 +47,7 @@ ACTIVE_ALERT_OPTIONS = [
     "geofencing",
     "panic_button",
     "critical_battery",
+    "other",
 ]
 
 
@@ -67,8 +68,11 @@ def _zone_attributes(device: TrackedDevice) -> dict[str, Any]:
 
 def _active_alert(device: TrackedDevice) -> str:
     alert = device.top_alert
-    if alert is None or alert.type is AlertType.UNKNOWN:
+    if alert is None:
         return "none"
+    if alert.type is AlertType.UNKNOWN:
+        # A type this version does not know: `alert_type` names it.
+        return "other"
     return alert.type.value.lower()
 
 

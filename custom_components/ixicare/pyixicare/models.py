@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+import re
 from typing import Any
 
 PROTOCOL_VERSION = "1.0.0"
+# The longest alert type text kept (an unknown type is cut to this length).
+MAX_TYPE_LENGTH = 64
 
 
 class AlertType(StrEnum):
@@ -23,6 +26,20 @@ class AlertType(StrEnum):
         """Return the priority: 0 is the most critical."""
         return _PRIORITY[self]
 
+    @classmethod
+    def from_text(cls, text: str) -> AlertType:
+        """Return the type a text names, however it is spelt, else UNKNOWN.
+
+        "MAN DOWN", "man-down" and " Man_Down " all name MAN_DOWN: the
+        vendor's own document spells types with spaces.
+        """
+        known = _KNOWN_TYPES.get(text)
+        if known is not None:
+            return known
+        if len(text) > MAX_TYPE_LENGTH:
+            return AlertType.UNKNOWN
+        return _KNOWN_TYPES.get(normalize_type(text), AlertType.UNKNOWN)
+
 
 _PRIORITY = {
     AlertType.MAN_DOWN: 0,
@@ -31,6 +48,17 @@ _PRIORITY = {
     AlertType.CRITICAL_BATTERY: 3,
     AlertType.UNKNOWN: 4,
 }
+_KNOWN_TYPES = {t.value: t for t in AlertType if t is not AlertType.UNKNOWN}
+_TYPE_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def normalize_type(text: str) -> str:
+    """Return a type or status spelt the canonical way: upper case, underscores.
+
+    Runs of spaces, hyphens and underscores become one underscore, and none
+    is kept at either end: " Man - Down " -> "MAN_DOWN".
+    """
+    return _TYPE_SEPARATORS.sub("_", text).strip("_").upper()
 
 
 class AlertStatus(StrEnum):
@@ -89,18 +117,18 @@ class DeviceData:
     """Device information carried by alert events and heartbeats."""
 
     mac: str
-    battery_level: float
-    last_update: float
+    battery_level: float | None = None
+    last_update: float | None = None
     phone_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class IndoorLocation:
-    """Indoor position: zone and floor."""
+    """Indoor position: zone and floor (at least one of them is known)."""
 
-    floor: str
-    zone: str
-    zone_id: str
+    floor: str | None
+    zone: str | None
+    zone_id: str | None = None
     last_update: float | None = None
 
 
@@ -123,20 +151,25 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """The resident the device belongs to."""
+    """The resident the device belongs to (at least one field is known)."""
 
-    id: str
-    name: str
+    id: str | None
+    name: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """An alert; `raw_type` keeps the type as sent when it is UNKNOWN to us."""
+    """An alert.
+
+    `raw_type` is the type as sent (cleaned and cut) when it is UNKNOWN to
+    us, else the known type's value. `timestamp` is None when the server sent
+    none we could use: the site then takes the time the alert arrived.
+    """
 
     id: str
     type: AlertType
     status: AlertStatus
-    timestamp: float
+    timestamp: float | None
     raw_type: str
 
     @property
@@ -147,23 +180,33 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class AlertEvent:
-    """Downlink alert event (topic `alerts`)."""
+    """Downlink alert event (topic `alerts`).
+
+    `dropped` names, as dotted paths ("device.battery_level", "user.name",
+    "location"), the side fields the parser could not use and left out.
+    """
 
     version: str
     device: DeviceData
     alert: Alert
     user: User | None = None
     location: Location | None = None
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatEvent:
-    """Downlink heartbeat event (topic `heartbeats`)."""
+    """Downlink heartbeat event (topic `heartbeats`).
+
+    `location` is None when the message brought none we could use;
+    `dropped` as in `AlertEvent`.
+    """
 
     version: str
     type: str
     device: DeviceData
-    location: Location
+    location: Location | None = None
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,17 @@
 The rules live here, free of Home Assistant:
 - data older than what is held (by its `last_update`) never overwrites newer
   data; device data, the indoor and the outdoor position are judged apart;
+- a part a message left out (the parser drops unusable side fields) keeps what
+  is held: an alert without a battery level keeps the last known level;
+- data without a `last_update` (none sent, or one the parser left out) cannot
+  be judged: it is taken as the latest, and the time held stays, so later
+  data is still judged against the last real time. A position part without a
+  time replaces the held part, time included (older firmware sends none);
+- an alert without a usable timestamp is raised at the time it arrived;
+- times held are bounded to the present plus `FUTURE_TOLERANCE`: one from
+  the future would make every later real update look older, so `load`
+  forgets stored device and position times beyond it and brings alert times
+  back to the present;
 - alerts are monotonic: a status never goes back (OPEN -> ACCEPTED -> final),
   a type only escalates to a more critical one, and an alert that reached
   RESOLVED or CANCELLED is never reopened by a late or replayed message;
@@ -12,6 +23,7 @@ The rules live here, free of Home Assistant:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import time
 from typing import Any
 
 from .models import (
@@ -24,6 +36,7 @@ from .models import (
     Location,
     OutdoorLocation,
 )
+from .parser import FUTURE_TOLERANCE
 
 RAISED = "raised"
 ESCALATED = "escalated"
@@ -69,20 +82,22 @@ class TrackedAlert:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrackedAlert:
-        """Rebuild from `as_dict`."""
+    def from_dict(cls, data: dict[str, Any], now: float | None = None) -> TrackedAlert:
+        """Rebuild from `as_dict`; a time after `now` (plus the tolerance) is now."""
         raw_type = str(data["type"])
-        try:
-            alert_type = AlertType(raw_type)
-        except ValueError:
-            alert_type = AlertType.UNKNOWN
+        alert_type = AlertType.from_text(raw_type)
+        if alert_type is not AlertType.UNKNOWN:
+            raw_type = alert_type.value
+        raised_at = float(data["raised_at"])
+        if now is not None and raised_at > now + FUTURE_TOLERANCE:
+            raised_at = now
         return cls(
             alert_id=str(data["alert_id"]),
             mac=str(data["mac"]),
             type=alert_type,
             raw_type=raw_type,
             status=AlertStatus(data["status"]),
-            raised_at=float(data["raised_at"]),
+            raised_at=raised_at,
             resident=data.get("resident"),
         )
 
@@ -144,20 +159,24 @@ class TrackedDevice:
     alerts: dict[str, TrackedAlert] = field(default_factory=dict)
 
     def apply_device(self, data: DeviceData) -> bool:
-        """Take device data unless it is older than what is held."""
-        if self.last_update is not None and data.last_update < self.last_update:
+        """Take device data unless it is older than what is held.
+
+        A field the data lacks (None) keeps the value held.
+        """
+        last_update = data.last_update
+        held = self.last_update
+        if last_update is not None and held is not None and last_update < held:
             return False
-        changed = (
-            self.battery_level != data.battery_level
-            or self.last_update != data.last_update
-            or (
-                data.phone_number is not None and self.phone_number != data.phone_number
-            )
-        )
-        self.battery_level = data.battery_level
-        self.last_update = data.last_update
-        if data.phone_number is not None:
+        changed = False
+        if data.battery_level is not None and data.battery_level != self.battery_level:
+            self.battery_level = data.battery_level
+            changed = True
+        if last_update is not None and last_update != held:
+            self.last_update = last_update
+            changed = True
+        if data.phone_number is not None and data.phone_number != self.phone_number:
             self.phone_number = data.phone_number
+            changed = True
         return changed
 
     def apply_location(self, location: Location | None) -> bool:
@@ -206,8 +225,15 @@ class TrackedDevice:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrackedDevice:
-        """Rebuild from `as_dict`."""
+    def from_dict(cls, data: dict[str, Any], now: float | None = None) -> TrackedDevice:
+        """Rebuild from `as_dict`, forgetting times after `now` (plus tolerance)."""
+        latest = None if now is None else now + FUTURE_TOLERANCE
+
+        def bounded(value: float | None) -> float | None:
+            if latest is not None and value is not None and value > latest:
+                return None
+            return value
+
         indoor = data.get("indoor")
         outdoor = data.get("outdoor")
         return cls(
@@ -215,9 +241,17 @@ class TrackedDevice:
             resident=data.get("resident"),
             phone_number=data.get("phone_number"),
             battery_level=data.get("battery_level"),
-            last_update=data.get("last_update"),
-            indoor=IndoorLocation(**indoor) if indoor else None,
-            outdoor=OutdoorLocation(**outdoor) if outdoor else None,
+            last_update=bounded(data.get("last_update")),
+            indoor=IndoorLocation(
+                **{**indoor, "last_update": bounded(indoor.get("last_update"))}
+            )
+            if indoor
+            else None,
+            outdoor=OutdoorLocation(
+                **{**outdoor, "last_update": bounded(outdoor.get("last_update"))}
+            )
+            if outdoor
+            else None,
         )
 
 
@@ -345,8 +379,9 @@ class SiteState:
         changed = CHANGED_DATA if device.apply_device(event.device) else 0
         if device.apply_location(event.location):
             changed |= CHANGED_LOCATION
-        if event.user is not None and event.user.name != device.resident:
-            device.resident = event.user.name
+        name = event.user.name if event.user is not None else None
+        if name is not None and name != device.resident:
+            device.resident = name
             update.resident_changed = True
             changed |= CHANGED_RESIDENT
         update.transitions = self._alert_transitions(event, device, now, update)
@@ -365,7 +400,11 @@ class SiteState:
         key = incoming.key
         if key in self.ended:
             return []
-        resident = event.user.name if event.user is not None else device.resident
+        resident = (
+            event.user.name
+            if event.user is not None and event.user.name is not None
+            else device.resident
+        )
         alert = self.alerts.get(key)
         transitions: list[AlertTransition] = []
         if alert is None:
@@ -375,7 +414,7 @@ class SiteState:
                 type=incoming.type,
                 raw_type=incoming.raw_type,
                 status=incoming.status,
-                raised_at=incoming.timestamp,
+                raised_at=now if incoming.timestamp is None else incoming.timestamp,
                 resident=resident,
             )
             if incoming.status.is_active:
@@ -566,13 +605,19 @@ class SiteState:
             "ended": dict(self.ended),
         }
 
-    def load(self, data: dict[str, Any]) -> None:
-        """Restore a snapshot made by `as_dict`."""
+    def load(self, data: dict[str, Any], now: float | None = None) -> None:
+        """Restore a snapshot made by `as_dict`.
+
+        Times after `now` (default the current time) plus `FUTURE_TOLERANCE`
+        are repaired (see the module's docstring).
+        """
+        if now is None:
+            now = time.time()
         for raw in data.get("devices", []):
-            device = TrackedDevice.from_dict(raw)
+            device = TrackedDevice.from_dict(raw, now)
             self.devices[device.mac] = device
         for raw in data.get("alerts", []):
-            alert = TrackedAlert.from_dict(raw)
+            alert = TrackedAlert.from_dict(raw, now)
             owner = self.owner(alert.mac)
             if len(self.alerts) >= MAX_ACTIVE_ALERTS or (
                 owner is not None and len(owner.alerts) >= MAX_ACTIVE_ALERTS_PER_DEVICE
@@ -587,7 +632,7 @@ class SiteState:
                     self.devices[alert.mac] = owner
             self.alerts[alert.key] = alert
             owner.alerts[alert.key] = alert
-        ended = sorted((float(v), str(k)) for k, v in data.get("ended", {}).items())[
-            -MAX_ENDED_ALERTS:
-        ]
+        ended = sorted(
+            (min(float(v), now), str(k)) for k, v in data.get("ended", {}).items()
+        )[-MAX_ENDED_ALERTS:]
         self.ended = {key: at for at, key in ended}
