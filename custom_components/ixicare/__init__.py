@@ -12,7 +12,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .compat import HAS_OPTIONS_FLOW_WITH_RELOAD
+from .compat import HAS_OPTIONS_FLOW_WITH_RELOAD, SETUP_ENTRY_DONE, unload_entry_result
 from .const import CONNECT_TIMEOUT, DOMAIN
 from .coordinator import IxicareCoordinator
 from .pyixicare import IxicareAuthError, IxicareConnectionError
@@ -44,7 +44,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> bool:
+async def async_setup_entry(
+    hass: HomeAssistant, entry: IxicareConfigEntry
+) -> bool | None:
     """Connect to the site and set its entities up."""
     coordinator = IxicareCoordinator(hass, entry)
     await coordinator.async_load()
@@ -67,7 +69,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> b
     if not HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
+    return SETUP_ENTRY_DONE  # None from 2026.11, True before (compat.py)
 
 
 async def _async_options_updated(
@@ -77,9 +79,13 @@ async def _async_options_updated(
     await hass.config_entries.async_reload(entry.entry_id)
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> bool:
+async def async_unload_entry(
+    hass: HomeAssistant, entry: IxicareConfigEntry
+) -> bool | None:
     """Unload the platforms; the session is closed by the unload callback."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return unload_entry_result(
+        await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    )
 
 
 async def async_remove_config_entry_device(
