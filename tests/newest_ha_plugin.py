@@ -12,7 +12,8 @@ It does two things:
   only when the installed packages need it, and says when to delete it;
 * a guard: every test fails when Home Assistant reports, during that test, a
   deprecation or a frame report (``report_usage``, "Detected that custom integration
-  ...") that names our integration. Our users run this release and would see it.
+  ...") that names our integration, and the run fails when a line of the integration
+  causes a Python deprecation warning. Our users run this release and would see them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 import logging
 import re
+import warnings
 
 import pytest
 
@@ -36,6 +38,11 @@ _REPORT_TEXT = re.compile(
     r"\bDetected (?:that )?(?:custom )?integration|\bDetected code that"
 )
 _NAMES_US = re.compile(rf"\b{DOMAIN}\b|custom_components[./]{DOMAIN}\b")
+# Our own loggers (the integration's, the simulator's) log, they do not report.
+_OUR_LOGGERS = (f"custom_components.{DOMAIN}", "ixicare_simulator")
+# Python deprecation warnings attributed to a line of ours (a library we call).
+_OUR_FILES = re.compile(rf"(^|/)custom_components/{DOMAIN}/")
+_DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 
 def reports_naming_us(records: Iterable[logging.LogRecord]) -> list[str]:
@@ -43,7 +50,7 @@ def reports_naming_us(records: Iterable[logging.LogRecord]) -> list[str]:
     found = []
     for record in records:
         message = record.getMessage()
-        if not _NAMES_US.search(message):
+        if record.name.startswith(_OUR_LOGGERS) or not _NAMES_US.search(message):
             continue
         if (
             record.name.startswith(_REPORT_LOGGERS)
@@ -86,3 +93,37 @@ def fail_on_reports_naming_us(
             + "\n  ".join(found),
             pytrace=False,
         )
+
+
+# Python deprecation warnings: pytest records them only after a test's teardown, so
+# they fail the run (listed in the summary) rather than the test that caused them.
+_WARNINGS_FROM_US: list[str] = []
+
+
+def pytest_warning_recorded(
+    warning_message: warnings.WarningMessage, when: str, nodeid: str
+) -> None:
+    """Keep the deprecation warnings that a line of the integration caused."""
+    if issubclass(warning_message.category, _DEPRECATIONS) and _OUR_FILES.search(
+        warning_message.filename.replace("\\", "/")
+    ):
+        _WARNINGS_FROM_US.append(
+            f"{nodeid or when}: {warning_message.category.__name__}: "
+            f"{warning_message.message} "
+            f"({warning_message.filename}:{warning_message.lineno})"
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run if the integration caused a deprecation warning."""
+    if _WARNINGS_FROM_US and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the deprecation warnings that the integration caused."""
+    if _WARNINGS_FROM_US:
+        terminalreporter.section("deprecation warnings caused by ixicare", red=True)
+        for line in _WARNINGS_FROM_US:
+            terminalreporter.line(line)

@@ -52,8 +52,7 @@ def test_only_reports_naming_us_are_picked() -> None:
         record("custom_components.ixicare.coordinator", "ixicare site connected"),
         record(
             "custom_components.ixicare.coordinator",
-            "ixicare: deprecated field ignored",
-            logging.DEBUG,
+            "ixicare: a deprecated field was ignored",
         ),
     ]
     assert reports_naming_us(noise + ours) == [
