@@ -211,4 +211,17 @@ async def test_finds_the_site_owning_the_alert(
     assert (await call(hass, "accept_alert", alert_id=alert_id))["result"] == "SUCCESS"
     assert simulator.active_alerts(OTHER_SITE)[other_alert]["status"] == "ACCEPTED"
     assert simulator.active_alerts(SITE_UUID)[alert_id]["status"] == "ACCEPTED"
+    # By device: the first site does not own the other site's device and leaves it
+    # to the site that does.
+    other_device_entry = find_device(hass, other_device.mac.lower())
+    assert other_device_entry is not None
+    coordinator = init_integration.runtime_data.coordinator
+    assert coordinator.mac_of(other_device_entry.id) is None
+    # Nor is the site's own device a resident's.
+    hub = find_device(hass, SITE_UUID)
+    assert hub is not None
+    assert coordinator.mac_of(hub.id) is None
+    assert (await call(hass, "resolve_alert", device_id=other_device_entry.id))[
+        "result"
+    ] == "SUCCESS"
     assert await hass.config_entries.async_unload(other.entry_id)
