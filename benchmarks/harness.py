@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import contextlib
 from dataclasses import dataclass, field
 import gc
+import importlib
 import json
 import logging
 import os
@@ -274,22 +275,35 @@ async def home_assistant(config_dir: Path) -> AsyncIterator[Any]:
 
     from aiohttp.resolver import AsyncResolver
     from homeassistant import loader
+    from homeassistant.helpers import frame
+
+    # The harness pinned for the newest Home Assistant needs these shims before it
+    # is imported (pytest's runs get them from tests/newest_ha_plugin.py).
+    importlib.import_module("tests.harness_shims")
     from pytest_homeassistant_custom_component.common import async_test_home_assistant  # type: ignore[import-untyped]
 
-    with (
-        # What the test harness's `mock_zeroconf_resolver` fixture does.
-        patch(
-            "homeassistant.helpers.aiohttp_client._async_make_resolver",
-            return_value=AsyncResolver(),
-        ),
+    # What the test harness's `mock_zeroconf_resolver` fixture does. Home Assistant
+    # 2026.x closes the resolver through `real_close` (the harness's own resolver
+    # has it from 2026); 2025.4 never looks for it.
+    resolver = AsyncResolver()
+    resolver.real_close = resolver.close  # type: ignore[attr-defined]
+    with patch(
+        "homeassistant.helpers.aiohttp_client._async_make_resolver",
+        return_value=resolver,
     ):
-        async with _hass(async_test_home_assistant, loader, config_dir) as hass:
+        async with _hass(async_test_home_assistant, loader, frame, config_dir) as hass:
             yield hass
 
 
 @contextlib.asynccontextmanager
-async def _hass(factory: Any, loader: Any, config_dir: Path) -> AsyncIterator[Any]:
+async def _hass(
+    factory: Any, loader: Any, frame: Any, config_dir: Path
+) -> AsyncIterator[Any]:
     async with factory(config_dir=str(config_dir)) as hass:
+        # What the harness's `hass` fixture does: without it, any frame report
+        # (e.g. a deprecated use on a newer Home Assistant) raises instead of being
+        # logged.
+        frame.async_setup(hass)
         # What the `enable_custom_integrations` fixture does.
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
         try:

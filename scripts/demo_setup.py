@@ -52,7 +52,10 @@ HOME_LONGITUDE: Final = 22.162609
 TRUSTED_NETWORK: Final = "127.0.0.1/32"
 
 # A light the "lights on" blueprint can switch: a template light over two
-# helpers, so no hardware and no network. The tests use the same one.
+# helpers, so no hardware and no network. The tests use the same one. It is
+# configured under the `template:` key, the form both Home Assistant 2025.4 and
+# 2026.11 accept (2026.11 refuses `light: - platform: template`); its name
+# gives it the entity id light.corridor.
 DEMO_LIGHT_CONFIG: Final[dict[str, Any]] = {
     "input_boolean": {"corridor_light_power": {"name": "Corridor light power"}},
     "input_number": {
@@ -64,19 +67,14 @@ DEMO_LIGHT_CONFIG: Final[dict[str, Any]] = {
             "initial": 0,
         }
     },
-    "light": [
+    "template": [
         {
-            "platform": "template",
-            "lights": {
-                "corridor": {
-                    "friendly_name": "Corridor light",
+            "light": [
+                {
+                    "name": "Corridor",
                     "unique_id": "ixicare_demo_corridor_light",
-                    "value_template": (
-                        "{{ is_state('input_boolean.corridor_light_power', 'on') }}"
-                    ),
-                    "level_template": (
-                        "{{ states('input_number.corridor_light_level') | int(0) }}"
-                    ),
+                    "state": "{{ is_state('input_boolean.corridor_light_power', 'on') }}",
+                    "level": "{{ states('input_number.corridor_light_level') | int(0) }}",
                     "turn_on": [
                         {
                             "action": "input_boolean.turn_on",
@@ -109,7 +107,7 @@ DEMO_LIGHT_CONFIG: Final[dict[str, Any]] = {
                         },
                     ],
                 }
-            },
+            ]
         }
     ],
 }

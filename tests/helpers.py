@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import contextlib
 
 from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import device_registry as dr
 
 
 async def wait_for(
@@ -49,6 +50,24 @@ def entity_id(hass: HomeAssistant, platform: str, mac: str, key: str) -> str:
     )
     assert found is not None, f"no {platform} entity {key} for {mac}"
     return found
+
+
+def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """Return the integration's device with this identifier (a MAC or the site), or None.
+
+    It looks through the devices of the integration's config entries:
+    `dr.async_entries_for_config_entry` works on every Home Assistant we support, while
+    `DeviceRegistry.async_get_device` is deprecated from 2026.8 (identifiers are no
+    longer unique across config entries) and raises when a test calls it.
+    """
+    from custom_components.ixicare.const import DOMAIN
+
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if (DOMAIN, identifier) in device.identifiers:
+                return device
+    return None
 
 
 class LoopTurns:

@@ -12,11 +12,11 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.ixicare.const import DOMAIN, EVENT_ALERT
+from custom_components.ixicare.const import EVENT_ALERT
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import entity_id, state_of, wait_for
+from .helpers import entity_id, find_device, state_of, wait_for
 
 ALERT_KEYS = ("man_down", "geofencing", "panic_button", "critical_battery")
 
@@ -83,7 +83,7 @@ async def test_alert_life_cycle(
     assert event_state.attributes["alert_type"] == "MAN_DOWN"
     assert event_state.attributes["resident"] == device.name
     # The resident's name now names the device.
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, mac)})
+    entry = find_device(hass, mac)
     assert entry is not None
     assert entry.name == device.name
 
@@ -269,9 +269,7 @@ async def test_alert_of_an_unknown_device_creates_it_named(
     mac = sim_device.mac.lower()
     await wait_for(
         hass,
-        lambda: (
-            device_registry.async_get_device(identifiers={(DOMAIN, mac)}) is not None
-        ),
+        lambda: find_device(hass, mac) is not None,
     )
     await wait_for(
         hass,
@@ -279,7 +277,7 @@ async def test_alert_of_an_unknown_device_creates_it_named(
             state_of(hass, entity_id(hass, "binary_sensor", mac, "man_down")) == "on"
         ),
     )
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, mac)})
+    entry = find_device(hass, mac)
     assert entry is not None
     assert entry.name == sim_device.name
 
@@ -291,7 +289,7 @@ async def test_user_given_name_is_kept(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     mac = device.mac.lower()
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, mac)})
+    entry = find_device(hass, mac)
     assert entry is not None
     device_registry.async_update_device(entry.id, name_by_user="Room 12")
     events = async_capture_events(hass, EVENT_ALERT)

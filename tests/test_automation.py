@@ -22,7 +22,7 @@ from custom_components.ixicare.logbook import async_describe_events, describe_al
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import calls_service, entity_id, state_of, wait_for
+from .helpers import calls_service, entity_id, find_device, state_of, wait_for
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ async def test_device_triggers(
     device: Any,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, device.mac.lower())})
+    entry = find_device(hass, device.mac.lower())
     assert entry is not None
     triggers = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, entry.id

@@ -39,7 +39,7 @@ from custom_components.ixicare.const import DOMAIN
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import entity_id, state_of, wait_for
+from .helpers import entity_id, find_device, state_of, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints" / "automation" / "ixicare"
@@ -73,7 +73,7 @@ def blueprints(hass: HomeAssistant, tmp_path: Path) -> None:
 async def light(hass: HomeAssistant) -> str:
     """Set up the demo's template light (the same configuration as the demo)."""
     config = demo_setup.DEMO_LIGHT_CONFIG
-    for domain in ("input_boolean", "input_number", "light"):
+    for domain in ("input_boolean", "input_number", "template"):
         assert await async_setup_component(hass, domain, {domain: config[domain]})
     await hass.async_block_till_done()
     assert state_of(hass, LIGHT) == "off"
@@ -128,7 +128,7 @@ async def known_devices(
 
 
 def device_id(hass: HomeAssistant, mac: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, mac.lower())})
+    device = find_device(hass, mac.lower())
     assert device is not None
     return device.id
 

@@ -1,4 +1,4 @@
-"""The 2025.4 side of compat.py, and the client's independence from Home Assistant."""
+"""Both sides of compat.py's gates, and the client's independence from Home Assistant."""
 
 from __future__ import annotations
 
@@ -9,18 +9,34 @@ import sys
 
 from homeassistant import config_entries
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
+import pytest
 
 from custom_components.ixicare import compat
 
 PYIXICARE = Path(__file__).parents[1] / "custom_components/ixicare/pyixicare"
 
 
+HA_VERSION = (MAJOR_VERSION, MINOR_VERSION)
+
+
+# Version-specific by design: each side of a gate is checked on the release it is for.
+@pytest.mark.skipif(
+    HA_VERSION != (2025, 4), reason="checks the 2025.4 side of the gate"
+)
 def test_options_flow_gate_on_2025_4() -> None:
     assert (MAJOR_VERSION, MINOR_VERSION) == (2025, 4)
     assert compat.HA_VERSION == (2025, 4)
     assert compat.HAS_OPTIONS_FLOW_WITH_RELOAD is False
     assert not hasattr(config_entries, "OptionsFlowWithReload")
     assert compat.OptionsFlowBase is config_entries.OptionsFlow
+
+
+@pytest.mark.skipif(
+    HA_VERSION < (2025, 8), reason="checks the 2025.8-and-later side of the gate"
+)
+def test_options_flow_gate_from_2025_8() -> None:
+    assert compat.HAS_OPTIONS_FLOW_WITH_RELOAD is True
+    assert compat.OptionsFlowBase is config_entries.OptionsFlowWithReload  # type: ignore[attr-defined]
 
 
 def test_client_has_no_home_assistant_imports() -> None:

@@ -17,11 +17,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.ixicare.const import DOMAIN
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID, TOKEN
-from .helpers import wait_for
+from .helpers import find_device, wait_for
 
 RESIDENT = "Yvonne Vandersmissen"
 USER_ID = "7f3e9d2c-1b4a-4c8e-9f6d-2a1b3c4d5e6f"
@@ -200,9 +199,7 @@ async def test_device_diagnostics(
     snapshot: SnapshotAssertion,
 ) -> None:
     """A resident's device shows its state and alerts, without personal data."""
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, site_with_alert)}
-    )
+    device = find_device(hass, site_with_alert)
     assert device is not None
     # The device is named after its resident, yet the name does not leak.
     assert device.name == RESIDENT
@@ -232,7 +229,7 @@ async def test_site_device_diagnostics(
     device_registry: dr.DeviceRegistry,
 ) -> None:
     """The site's own device gets the site counters and no resident data."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, SITE_UUID)})
+    device = find_device(hass, SITE_UUID)
     assert device is not None
 
     result = await get_diagnostics_for_device(

@@ -22,7 +22,7 @@ from custom_components.ixicare.const import DOMAIN
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import entity_id, state_of, wait_for
+from .helpers import entity_id, find_device, state_of, wait_for
 
 CONNECTION = "binary_sensor.ixicare_8c1f2a3e_connection"
 
@@ -236,7 +236,7 @@ async def test_remove_device(
     assert await async_setup_component(hass, "config", {})
     device = devices[0]
     mac = device.mac.lower()
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, mac)})
+    entry = find_device(hass, mac)
     assert entry is not None
     client = await hass_ws_client(hass)
     await client.send_json_auto_id(
@@ -249,11 +249,11 @@ async def test_remove_device(
     response = await client.receive_json()
     assert response["success"]
     await hass.async_block_till_done()
-    assert device_registry.async_get_device(identifiers={(DOMAIN, mac)}) is None
+    assert find_device(hass, mac) is None
     coordinator = init_integration.runtime_data.coordinator
     assert mac not in coordinator.state.devices
     # The hub cannot be removed.
-    hub = device_registry.async_get_device(identifiers={(DOMAIN, SITE_UUID)})
+    hub = find_device(hass, SITE_UUID)
     assert hub is not None
     await client.send_json_auto_id(
         {
@@ -267,9 +267,7 @@ async def test_remove_device(
     await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=10)
     await wait_for(
         hass,
-        lambda: (
-            device_registry.async_get_device(identifiers={(DOMAIN, mac)}) is not None
-        ),
+        lambda: find_device(hass, mac) is not None,
     )
     battery = entity_id(hass, "sensor", mac, "battery")
     await wait_for(hass, lambda: state_of(hass, battery) == "10.0")

@@ -14,13 +14,14 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ixicare import coordinator as coordinator_module
+import custom_components.ixicare as integration
+from custom_components.ixicare import compat, coordinator as coordinator_module
 from custom_components.ixicare.const import DOMAIN, STORAGE_VERSION
 from custom_components.ixicare.coordinator import DEVICES_PER_ITERATION
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID
-from .helpers import LoopTurns, state_of, wait_for
+from .helpers import LoopTurns, find_device, state_of, wait_for
 
 
 async def test_setup_and_unload(
@@ -36,6 +37,37 @@ async def test_setup_and_unload(
     await wait_for(hass, lambda: simulator.connected_clients(SITE_UUID) == 0)
 
 
+async def test_entry_methods_return_what_the_running_release_expects(
+    hass: HomeAssistant, simulator: IxicareSimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """2026.11 wants None from async_setup_entry/async_unload_entry (a bool is a
+    deprecated use); up to 2026.10 anything but a bool is a failed set-up."""
+    expected = None if compat.HA_VERSION >= (2026, 11) else True
+    results: dict[str, object] = {}
+
+    def spy(name: str) -> Any:
+        method = getattr(integration, name)
+
+        async def wrapper(*args: Any) -> Any:
+            results[name] = await method(*args)
+            return results[name]
+
+        return wrapper
+
+    mock_config_entry.add_to_hass(hass)
+    with (
+        patch.object(integration, "async_setup_entry", spy("async_setup_entry")),
+        patch.object(integration, "async_unload_entry", spy("async_unload_entry")),
+    ):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        assert mock_config_entry.state is ConfigEntryState.LOADED
+        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.NOT_LOADED
+    assert results == {"async_setup_entry": expected, "async_unload_entry": expected}
+
+
 async def test_device_appears_from_first_message(
     hass: HomeAssistant,
     simulator: IxicareSimulator,
@@ -48,7 +80,7 @@ async def test_device_appears_from_first_message(
     mac = device.mac.lower()
     name = f"ixi_{mac.replace(':', '')[-4:]}"
     await wait_for(hass, lambda: state_of(hass, f"sensor.{name}_battery") == "55.5")
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, mac)})
+    entry = find_device(hass, mac)
     assert entry is not None
     assert entry.name == f"IXI {mac.replace(':', '')[-4:].upper()}"
     assert (dr.CONNECTION_NETWORK_MAC, mac) in entry.connections

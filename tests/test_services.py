@@ -14,7 +14,7 @@ from custom_components.ixicare.const import DOMAIN
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import OTHER_SITE, OTHER_TOKEN, SITE_UUID, entry_data
-from .helpers import entity_id, state_of, wait_for
+from .helpers import entity_id, find_device, state_of, wait_for
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ async def test_by_device_takes_its_most_critical_alert(
     coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.coordinator
     low = await simulator.raise_alert(SITE_UUID, device.mac, "CRITICAL_BATTERY")
     await wait_for(hass, lambda: coordinator.state.find_alert(low) is not None)
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, device.mac.lower())})
+    entry = find_device(hass, device.mac.lower())
     assert entry is not None
     response = await call(hass, "accept_alert", device_id=entry.id)
     assert response["alert_id"] == man_down_id
@@ -148,7 +148,7 @@ async def test_device_without_alert(
 ) -> None:
     device, alert_id = alert
     await call(hass, "resolve_alert", alert_id=alert_id)
-    entry = device_registry.async_get_device(identifiers={(DOMAIN, device.mac.lower())})
+    entry = find_device(hass, device.mac.lower())
     assert entry is not None
     coordinator = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.coordinator
     await wait_for(hass, lambda: not coordinator.state.alerts)
@@ -219,4 +219,17 @@ async def test_finds_the_site_owning_the_alert(
     assert (await call(hass, "accept_alert", alert_id=alert_id))["result"] == "SUCCESS"
     assert simulator.active_alerts(OTHER_SITE)[other_alert]["status"] == "ACCEPTED"
     assert simulator.active_alerts(SITE_UUID)[alert_id]["status"] == "ACCEPTED"
+    # By device: the first site does not own the other site's device and leaves it
+    # to the site that does.
+    other_device_entry = find_device(hass, other_device.mac.lower())
+    assert other_device_entry is not None
+    coordinator = init_integration.runtime_data.coordinator
+    assert coordinator.mac_of(other_device_entry.id) is None
+    # Nor is the site's own device a resident's.
+    hub = find_device(hass, SITE_UUID)
+    assert hub is not None
+    assert coordinator.mac_of(hub.id) is None
+    assert (await call(hass, "resolve_alert", device_id=other_device_entry.id))[
+        "result"
+    ] == "SUCCESS"
     assert await hass.config_entries.async_unload(other.entry_id)

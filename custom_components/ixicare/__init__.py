@@ -13,7 +13,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .compat import HAS_OPTIONS_FLOW_WITH_RELOAD
+from .compat import HAS_OPTIONS_FLOW_WITH_RELOAD, SETUP_ENTRY_DONE, unload_entry_result
 from .const import CONNECT_TIMEOUT, DOMAIN, STORAGE_VERSION
 from .coordinator import IxicareCoordinator
 from .pyixicare import IxicareAuthError, IxicareConnectionError
@@ -46,7 +46,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> bool:
+async def async_setup_entry(
+    hass: HomeAssistant, entry: IxicareConfigEntry
+) -> bool | None:
     """Connect to the site and set its entities up."""
     coordinator = IxicareCoordinator(hass, entry)
     await coordinator.async_load()
@@ -70,7 +72,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> b
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_release_announcements()
-    return True
+    return SETUP_ENTRY_DONE  # None from 2026.11, True before (compat.py)
 
 
 async def _async_options_updated(
@@ -80,9 +82,13 @@ async def _async_options_updated(
     await hass.config_entries.async_reload(entry.entry_id)
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> bool:
+async def async_unload_entry(
+    hass: HomeAssistant, entry: IxicareConfigEntry
+) -> bool | None:
     """Unload the platforms; the session is closed by the unload callback."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return unload_entry_result(
+        await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    )
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> None:

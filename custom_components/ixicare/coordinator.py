@@ -512,8 +512,13 @@ class IxicareCoordinator:
 
     def mac_of(self, device_id: str) -> str | None:
         """Return the MAC address of a Home Assistant device id."""
-        entry = dr.async_get(self.hass).async_get(device_id)
-        if entry is None or self.entry.entry_id not in entry.config_entries:
+        registry = dr.async_get(self.hass)
+        entry = registry.async_get(device_id)
+        # Ours only. Not through DeviceEntry.config_entries: 2026.11 reports it as
+        # deprecated, and its replacement (config_entry_id) is missing in 2025.4.
+        if entry is None or entry not in dr.async_entries_for_config_entry(
+            registry, self.entry.entry_id
+        ):
             return None
         for domain, identifier in entry.identifiers:
             if domain == DOMAIN and identifier in self.state.devices:
