@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
+import logging
 from typing import Any
 from unittest.mock import patch
 
@@ -195,6 +196,53 @@ async def test_user_flow_strips_trailing_slash(
             lambda sim, _port: user_input(sim, token="wrong-token"),
             {"base": "invalid_auth"},
             id="invalid_auth",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, **{CONF_NAMESPACE: "/ws"}),
+            {"advanced": "invalid_namespace"},
+            id="invalid_namespace",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(
+                sim, url=sim.url.replace("://", "://admin:hunter2@")
+            ),
+            {"advanced": "url_credentials"},
+            id="url_credentials",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.example.com:99999"),
+            {"advanced": "invalid_port"},
+            id="invalid_port",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.example.com:http"),
+            {"advanced": "invalid_port"},
+            id="invalid_port_text",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.example.com:0"),
+            {"advanced": "invalid_port"},
+            id="port_zero",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixi care.example.com"),
+            {"advanced": "url_characters"},
+            id="url_space",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.exa\nmple.com"),
+            {"advanced": "url_characters"},
+            id="url_line_break",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare\x00.example.com"),
+            {"advanced": "url_characters"},
+            id="url_control_character",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://[::1"),
+            {"advanced": "invalid_url"},
+            id="url_unparsable",
         ),
         pytest.param(
             lambda sim, port: user_input(sim, url=f"http://127.0.0.1:{port}"),
@@ -528,6 +576,32 @@ async def test_reconfigure_keeps_token(
             {CONF_URL: "invalid_url"},
             id="invalid_url",
         ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(
+                sim, **{CONF_NAMESPACE: "/ws", CONF_TOKEN: NEW_TOKEN}
+            ),
+            {CONF_NAMESPACE: "invalid_namespace"},
+            id="invalid_namespace",
+        ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(
+                sim, **{CONF_URL: sim.url.replace("://", "://admin:hunter2@")}
+            ),
+            {CONF_URL: "url_credentials"},
+            id="url_credentials",
+        ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(sim, **{CONF_URL: f"{sim.url}0000"}),
+            {CONF_URL: "invalid_port"},
+            id="invalid_port",
+        ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(
+                sim, **{CONF_URL: f"{sim.url}/\tpath"}
+            ),
+            {CONF_URL: "url_characters"},
+            id="url_characters",
+        ),
     ],
 )
 async def test_reconfigure_errors(
@@ -652,3 +726,45 @@ async def test_options_flow(
         result["flow_id"], dict(entry.options)
     )
     await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    "open_packet",
+    [pytest.param(None, id="closed-before-open"), pytest.param("0{}", id="bad-open")],
+)
+async def test_user_flow_broken_handshake_is_cannot_connect(
+    hass: HomeAssistant, simulator: IxicareSimulator, open_packet: str | None
+) -> None:
+    """A server closing the handshake is "cannot connect", not a crash."""
+    simulator.break_handshakes(1, open_packet)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator)
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_credentials_in_the_url_are_never_logged(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(simulator, url=simulator.url.replace("://", "://admin:hunter2@")),
+    )
+    assert result["errors"] == {"advanced": "url_credentials"}
+    assert "hunter2" not in caplog.text
+    assert simulator.handshakes(SITE_UUID) == []

@@ -137,6 +137,7 @@ class IxicareCoordinator:
         self._last_invalid_log = 0.0
         self._full_warned = False
         self._outdoor_announced: set[str] = set()
+        self._shut_down = False
 
     # -- life cycle -----------------------------------------------------------
 
@@ -152,10 +153,15 @@ class IxicareCoordinator:
         self.client.start()
 
     async def async_shutdown(self) -> None:
-        """Close the session and write what we know."""
+        """Close the session and write what we know (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self._cancel_timer()
-        await self.client.close()
-        await self._store.async_save(self.state.as_dict())
+        try:
+            await self.client.close()
+        finally:
+            await self._store.async_save(self.state.as_dict())
 
     # -- subscriptions ----------------------------------------------------------
 
@@ -340,6 +346,7 @@ class IxicareCoordinator:
 
     @callback
     def _handle_state(self, state: ConnectionState) -> None:
+        self._update_namespace_issue(state)
         if state is ConnectionState.CONNECTED:
             self._cancel_timer()
             self._set_available(True)
@@ -353,6 +360,26 @@ class IxicareCoordinator:
             )
         for listener in list(self._site_listeners):
             listener()
+
+    @callback
+    def _update_namespace_issue(self, state: ConnectionState) -> None:
+        """Raise a repair issue while the server does not serve the namespace."""
+        issue_id = f"invalid_namespace_{self.entry.entry_id}"
+        if state is ConnectionState.CONNECTED:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        elif state is ConnectionState.DISCONNECTED and self.client.invalid_namespace:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="invalid_namespace",
+                translation_placeholders={
+                    "title": self.entry.title,
+                    "namespace": self.entry.data.get(CONF_NAMESPACE, DEFAULT_NAMESPACE),
+                },
+            )
 
     @callback
     def _unavailable_timeout(self, _now: Any) -> None:
