@@ -799,14 +799,18 @@ async def test_frames_that_break_the_handling_are_invalid_messages(
         assert client.stats.invalid == 5
         assert len(recorder.invalid) == 5
         assert recorder.heartbeats[0].device.battery_level == 33
-        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert not [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name != "asyncio"
+        ]
         assert client.connected
     finally:
         await client.close()
 
 
 @pytest.mark.parametrize(
-    "event", [INVALID_FRAME_EVENT.name, "ixicare:invalid-frame", "disconnect"]
+    "event", ["invalid-frame", "ixicare:invalid-frame", "disconnect"]
 )
 async def test_server_cannot_reach_internal_signals(
     simulator: IxicareSimulator, session: aiohttp.ClientSession, event: str
@@ -1039,5 +1043,79 @@ async def test_stock_path_receives_in_order(
         assert [h.device.battery_level for h in recorder.heartbeats] == list(
             range(10, 20)
         )
+    finally:
+        await client.close()
+
+
+async def test_two_late_answers_for_one_key(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(simulator, session)
+    await client.connect()
+    try:
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        for _ in range(2):
+            simulator.delay_next_command(SITE_UUID, 0.4)
+            with pytest.raises(IxicareCommandTimeoutError):
+                await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=0.1)
+        async with asyncio.timeout(5):
+            while client.stats.late_answers < 2:
+                await asyncio.sleep(0.01)
+        assert not client._late
+    finally:
+        await client.close()
+
+
+def test_library_logger_and_helpers(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logger = client_module._LibraryLogger("custom_components.ixicare.test")
+    assert logger.isEnabledFor(logging.ERROR)
+    logger.log(logging.ERROR, "one %s", "line")
+    try:
+        raise ValueError("inside")
+    except ValueError:
+        logger.exception("an error")
+    records = [r for r in caplog.records if r.name == "custom_components.ixicare.test"]
+    assert [(r.levelno, r.getMessage()) for r in records] == [
+        (logging.DEBUG, "one line"),
+        (logging.DEBUG, "an error"),
+    ]
+    assert records[1].exc_info is not None
+    assert repr(INVALID_FRAME_EVENT) == "<ixicare signal invalid-frame>"
+    assert client_module._version("no-such-distribution") == "(unknown version)"
+
+
+@pytest.mark.parametrize(
+    ("url", "netloc"),
+    [
+        ("https://user:secret@example.com:8443/ws", "example.com:8443"),
+        ("https://[::1]:8443", "[::1]:8443"),
+        ("https://example.com:http", "example.com"),
+    ],
+)
+def test_the_url_sent_has_no_credentials(
+    session: aiohttp.ClientSession, url: str, netloc: str
+) -> None:
+    client = IxicareClient(session, url=url, site_uuid=SITE_UUID, token=TOKEN)
+    assert client._netloc() == netloc
+    assert "secret" not in client._connect_url()
+
+
+async def test_a_failing_invalid_message_callback_is_contained(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    def on_invalid(topic: str, payload: Any, err: Exception) -> None:
+        raise RuntimeError("broken callback")
+
+    client = make_client(simulator, session, on_invalid=on_invalid)
+    await client.connect()
+    try:
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        await simulator.send_raw(SITE_UUID, "heartbeats", {"version": "1.0.0"})
+        async with asyncio.timeout(5):
+            while client.stats.invalid < 1:
+                await asyncio.sleep(0.01)
+        assert client.connected
     finally:
         await client.close()
