@@ -156,6 +156,7 @@ async def assert_consistent(
     assert on == set(sim.active_alerts(SITE_UUID))
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_twenty_server_restarts_during_a_stream(
     hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
 ) -> None:
@@ -175,6 +176,7 @@ async def test_twenty_server_restarts_during_a_stream(
     ledger.unsub()
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_dropped_connections_during_a_stream(
     hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
 ) -> None:
@@ -214,6 +216,7 @@ async def test_changes_while_stopped_and_while_disconnected(
     ledger.unsub()
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_late_lost_and_orphaned_answers(
     hass: HomeAssistant, simulator: IxicareSimulator, mock_config_entry: MockConfigEntry
 ) -> None:
@@ -255,6 +258,7 @@ async def test_late_lost_and_orphaned_answers(
     assert simulator.active_alerts(SITE_UUID) == {}
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_silent_connection_is_reopened(
     hass: HomeAssistant,
     simulator: IxicareSimulator,

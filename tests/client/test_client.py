@@ -1083,6 +1083,10 @@ def test_library_logger_and_helpers(caplog: pytest.LogCaptureFixture) -> None:
     ]
     assert records[1].exc_info is not None
     assert repr(INVALID_FRAME_EVENT) == "<ixicare signal invalid-frame>"
+    assert client_module._short(b"\x00\x01") == "<2 bytes>"
+    assert client_module._short("a\nb\x1b") == "a?b?"
+    assert client_module._short("x" * 1000) == "x" * 300 + "... (1000 characters)"
+    assert client_module._short(12) == 12
     assert client_module._version("no-such-distribution") == "(unknown version)"
 
 

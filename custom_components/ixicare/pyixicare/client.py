@@ -141,7 +141,9 @@ class _LibraryLogger:
     def _log(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         if self._logger.isEnabledFor(logging.DEBUG):
             kwargs.pop("stacklevel", None)
-            self._logger.debug(msg, *args, stacklevel=3, **kwargs)
+            # The libraries log what the server sent (whole packets): cut,
+            # without control characters, so it cannot flood or forge lines.
+            self._logger.debug(_short(msg), *map(_short, args), stacklevel=3, **kwargs)
 
     def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         self._log(msg, *args, **kwargs)
@@ -157,6 +159,21 @@ class _LibraryLogger:
 
     def isEnabledFor(self, level: int) -> bool:
         return self._logger.isEnabledFor(logging.DEBUG)
+
+
+LIBRARY_LOG_TEXT = 300
+_CONTROL_CHARACTERS = dict.fromkeys([*range(32), 127], "?")
+
+
+def _short(value: Any) -> Any:
+    """Return a text of a log line's argument cut and without control characters."""
+    if isinstance(value, (bytes, bytearray)):
+        value = f"<{len(value)} bytes>"
+    if not isinstance(value, str):
+        return value
+    if len(value) > LIBRARY_LOG_TEXT:
+        value = f"{value[:LIBRARY_LOG_TEXT]}... ({len(value)} characters)"
+    return value.translate(_CONTROL_CHARACTERS)
 
 
 _SOCKETIO_LOGGER = _LibraryLogger(f"{__name__}.socketio")
