@@ -899,14 +899,14 @@ async def test_a_late_answer_does_not_answer_the_next_command(
     try:
         device = simulator.make_devices(SITE_UUID, 1)[0]
         alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
-        # First command: answered FAILURE "first", 0.6 s late (timeout 0.3 s).
-        simulator.command_delay = 0.6
+        # First command: answered FAILURE "first", 1 s late (timeout 0.3 s).
+        simulator.command_delay = 1.0
         simulator.fail_next_command(SITE_UUID, "first")
         with pytest.raises(IxicareCommandTimeoutError):
             await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=0.3)
         # Second command, same alert and action, sent before the late answer
-        # comes; its own answer (SUCCESS) comes 0.6 s later.
-        simulator.delay_next_command(SITE_UUID, 0.6)
+        # comes; its own answer (SUCCESS) comes 1.2 s later, after that one.
+        simulator.delay_next_command(SITE_UUID, 1.2)
         answer = await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=3)
         assert answer.result is UpdateResult.SUCCESS
         assert client.stats.late_answers == 1
