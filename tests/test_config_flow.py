@@ -768,3 +768,21 @@ async def test_credentials_in_the_url_are_never_logged(
     assert result["errors"] == {"advanced": "url_credentials"}
     assert "hunter2" not in caplog.text
     assert simulator.handshakes(SITE_UUID) == []
+
+
+async def test_reauth_flow_shows_other_errors_on_the_form(
+    hass: HomeAssistant, simulator: IxicareSimulator
+) -> None:
+    """The reauth form has the token only: a namespace error is the form's."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=SITE_UUID,
+        data=entry_data(simulator, **{CONF_NAMESPACE: "/ws"}),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: TOKEN}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_namespace"}

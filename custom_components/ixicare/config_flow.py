@@ -240,7 +240,11 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
-            errors = await _errors_for(self.hass, data)
+            # The form has the token only: other fields' errors go to the form.
+            errors = {
+                key if key in ("base", CONF_TOKEN) else "base": error
+                for key, error in (await _errors_for(self.hass, data)).items()
+            }
             if not errors:
                 return self.async_update_reload_and_abort(  # ha-compat: ignore
                     entry, data_updates={CONF_TOKEN: data[CONF_TOKEN]}
