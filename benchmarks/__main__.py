@@ -106,6 +106,13 @@ def table(results: list[dict[str, Any]], memory: dict[str, Any] | None) -> str:
         ),
     )
     row(
+        "the same, python-socketio's stock receive path",
+        lambda r: (
+            f"{_num(r['throughput_stock']['rate'])} "
+            f"({r['throughput_stock']['cpu']:.2f})" + capped(r, "throughput_stock")
+        ),
+    )
+    row(
         "ratio to bare baseline / to orjson baseline",
         lambda r: (
             f"{r['throughput']['rate'] / r['baseline']['rate']:.2f} / "

@@ -531,6 +531,7 @@ class Column:
         coordinator = self.entry.runtime_data.coordinator
         probe = Probe(coordinator)
         await self.throughput(probe)
+        await self.stock_throughput(probe, coordinator.client)
         await self.storm(coordinator)
         await self.replay(probe, coordinator)
         async with asyncio.timeout(self.cfg.setup_cap):
@@ -581,10 +582,33 @@ class Column:
             await asyncio.sleep(SAVE_DELAY + 1)
             await self.hass.async_block_till_done()
 
-    async def throughput(self, probe: Probe) -> None:
+    async def stock_throughput(self, probe: Probe, client: Any) -> None:
+        """The throughput again with python-socketio's stock receive path.
+
+        The path the client falls back to where the installed python-socketio
+        or python-engineio lack the fast path's hooks (pyixicare/client.py).
+        """
+        self.result["fast_path"] = client.fast_path
+        await self._reconnect(client, fast_path=False)
+        await self.throughput(probe, key="throughput_stock", label="stock path")
+        await self._reconnect(client, fast_path=True)
+
+    async def _reconnect(self, client: Any, *, fast_path: bool) -> None:
+        client.fast_path = fast_path
+        # The supervisor opens the next session with the path chosen.
+        await client._drop_session()
+        await self.sim.call("wait_clients", count=0)
+        if not await wait_until(lambda: client.connected, 30.0):
+            raise TimeoutError("the client did not reconnect")
+        await self.sim.call("wait_clients", count=1)
+        await self.hass.async_block_till_done()
+
+    async def throughput(
+        self, probe: Probe, key: str = "throughput", label: str = "throughput"
+    ) -> None:
         """Heartbeats as fast as Home Assistant takes them."""
         cfg = self.cfg
-        self.log(f"{self.n_devices} devices: throughput")
+        self.log(f"{self.n_devices} devices: {label}")
         probe.heartbeats = Counter()
         await self._fresh_phase()
         clock = CpuClock(self.sim.pid)
@@ -594,9 +618,11 @@ class Column:
         done = await wait_until(
             lambda: probe.heartbeats.count >= cfg.blast_messages, cfg.blast_cap
         )
-        self.result["throughput"] = _throughput(probe.heartbeats, clock.since(), done)
+        self.result[key] = _throughput(probe.heartbeats, clock.since(), done)
         await self.hass.async_block_till_done()
-        self.blocks["throughput"] = await self.monitor.reset()
+        blocks = await self.monitor.reset()
+        if key == "throughput":
+            self.blocks[key] = blocks
 
     async def storm(self, coordinator: Any) -> None:
         """Heartbeats at a steady rate, and MAN_DOWN alerts among them."""

@@ -27,7 +27,7 @@ import time
 from typing import Any, Final, Literal, Protocol, cast
 import uuid
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import socketio  # type: ignore[import-untyped, unused-ignore]
 
@@ -464,6 +464,10 @@ class IxicareSimulator:
         self._restart_task: asyncio.Task[None] | None = None
         self._scenarios: list[Stoppable] = []
         self._changed = asyncio.Event()
+        # What to do with the next WebSocket handshakes instead of serving
+        # them: None closes before the OPEN packet, a string is sent as a
+        # (malformed) OPEN packet and then the WebSocket is closed.
+        self._handshake_faults: deque[str | None] = deque()
 
     # ------------------------------------------------------------------
     # Life cycle
@@ -493,9 +497,13 @@ class IxicareSimulator:
             # No service task: it would outlive the connections (pings and
             # socket writes still detect dead clients).
             monitor_clients=False,
+            # Every namespace reaches the handlers, so that one the server
+            # does not serve is refused as socket.io 4 (JavaScript) does.
+            namespaces="*",
         )
         self._track_sio_tasks(sio)
         sio.on("connect", self._on_connect)
+        sio.on("connect", self._on_other_namespace, namespace="*")
         sio.on("disconnect", self._on_disconnect)
         sio.on(EVENT_ALERTS, self._on_alerts)
         app = web.Application(middlewares=[self._auth_middleware])
@@ -1016,6 +1024,49 @@ class IxicareSimulator:
         """Emit anything on ``event`` to a site's clients (invalid data too)."""
         await self._deliver(self._site(site), event, data)
 
+    async def send_frame(self, site: str, text: str) -> int:
+        """Send a raw socket.io packet (``text``) to a site's clients.
+
+        Nothing checks ``text``: this sends frames no socket.io server would,
+        e.g. ``"2"`` (an event without data). Return how many were sent.
+        """
+        sio = self._sio
+        if sio is None:
+            return 0
+        key = self._site(site).key
+        sent = 0
+        for sid, sid_key in list(self._sid_site.items()):
+            if sid_key == key and (eio_sid := sio.manager.eio_sid_from_sid(sid, "/")):
+                await sio.eio.send(eio_sid, text)
+                sent += 1
+        return sent
+
+    def break_handshakes(self, count: int = 1, open_packet: str | None = None) -> None:
+        """Break the next ``count`` WebSocket handshakes off.
+
+        The WebSocket upgrade is accepted, then closed (1001, going away) before
+        the Engine.IO OPEN packet, as a server that is going down does; with
+        ``open_packet`` (e.g. ``""``, ``"0"``, ``"0{}"``) that text is sent as
+        the OPEN packet first. Handshakes with a refused token are refused
+        as usual.
+        """
+        self._handshake_faults.extend([open_packet] * count)
+
+    @property
+    def pending_handshake_faults(self) -> int:
+        """Return how many handshakes are still to be broken off."""
+        return len(self._handshake_faults)
+
+    async def _break_handshake(
+        self, request: web.Request, open_packet: str | None
+    ) -> web.StreamResponse:
+        ws = web.WebSocketResponse(timeout=_CLOSE_TIMEOUT, autoping=False)
+        await ws.prepare(request)
+        if open_packet is not None:
+            await ws.send_str(open_packet)
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"going away")
+        return ws
+
     async def disconnect_clients(self, site: str | None = None) -> int:
         """Disconnect every session (of one site); return how many."""
         sio = self._sio
@@ -1210,6 +1261,13 @@ class IxicareSimulator:
                 text="Unauthorized",
                 headers={"WWW-Authenticate": 'Bearer realm="ixicare"'},
             )
+        if self._handshake_faults and request.headers.get("Upgrade", "").lower() == (
+            "websocket"
+        ):
+            open_packet = self._handshake_faults.popleft()
+            attempts[-1]["reason"] = "broken off"
+            _LOGGER.info("Breaking the handshake for site %r off as told", key)
+            return await self._break_handshake(request, open_packet)
         return await self._engineio_request(request, handler)
 
     async def _engineio_request(
@@ -1288,6 +1346,11 @@ class IxicareSimulator:
         self._spawn(self._drain_gate(sid))
         return True
 
+    async def _on_other_namespace(self, namespace: str, *args: Any) -> None:
+        # What socket.io 4 (JavaScript) answers for a namespace it does not
+        # serve: CONNECT_ERROR {"message": "Invalid namespace"}.
+        raise socketio.exceptions.ConnectionRefusedError("Invalid namespace")
+
     async def _drain_gate(self, sid: str) -> None:
         # Let python-socketio finish the connection (the CONNECT packet and the
         # namespace bookkeeping) before anything is sent to the session.
@@ -1359,6 +1422,7 @@ class IxicareSimulator:
         app.router.add_get(f"{prefix}/uplinks", self._http_uplinks)
         app.router.add_post(f"{prefix}/token", self._http_token)
         app.router.add_post("/control/restart", self._http_restart)
+        app.router.add_post("/control/handshakes/break", self._http_break)
 
     @web.middleware
     async def _control_errors(
@@ -1504,6 +1568,15 @@ class IxicareSimulator:
         if task is not None:
             await task
         return web.json_response({"site": state.key, "revoked": task is not None})
+
+    async def _http_break(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        count = int(body.get("count", 1))
+        open_packet = body.get("open_packet")
+        if open_packet is not None and not isinstance(open_packet, str):
+            raise TypeError("open_packet must be a string or null")
+        self.break_handshakes(count, open_packet)
+        return web.json_response({"pending": self.pending_handshake_faults})
 
     async def _http_restart(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)

@@ -18,6 +18,7 @@ from custom_components.ixicare.const import (
     CONF_UNAVAILABLE_AFTER,
     DOMAIN,
 )
+from custom_components.ixicare.pyixicare import client as client_module
 from ixicare_simulator import IxicareSimulator
 
 pytest_plugins = "pytest_homeassistant_custom_component"
@@ -35,6 +36,18 @@ def auto_enable_custom_integrations(
 ) -> Generator[None]:
     """Load custom integrations in every test."""
     return
+
+
+@pytest.fixture(params=["fast", "stock"])
+def receive_path(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Run a test with the client's fast receive path, then with the stock one."""
+    if request.param == "stock":
+        monkeypatch.setattr(client_module, "fast_path_available", lambda: False)
+    else:
+        assert client_module.fast_path_available()
+    return str(request.param)
 
 
 @pytest.fixture

@@ -27,12 +27,13 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     assert "| measurement | 4 devices |" in done.stdout
     assert "Memory, 4 devices" in done.stdout
+    assert "the same, python-socketio's stock receive path" in done.stdout
 
     data = json.loads(results_file.read_text())
     (result,) = data["results"]
     assert result["devices"] == 4
     # Every message sent was handled: the machinery counts what it measures.
-    for name in ("baseline", "baseline_orjson", "throughput"):
+    for name in ("baseline", "baseline_orjson", "throughput", "throughput_stock"):
         assert result[name]["handled"] == 200, name
         assert not result[name]["capped"], name
     storm = result["storm"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
+import logging
 from typing import Any
 from unittest.mock import patch
 
@@ -169,10 +170,6 @@ async def test_user_flow_strips_trailing_slash(
     assert result["title"] == "ixicare 0b5e2c1d"
 
 
-# Errors after which the advanced section is shown open.
-OPENED = {"invalid_url_scheme", "invalid_url_text", "insecure_url", "cannot_connect"}
-
-
 def advanced_section(result: Any) -> Any:
     """Return the advanced section of the user form."""
     for key, value in result["data_schema"].schema.items():
@@ -215,6 +212,53 @@ def section_defaults(advanced: Any) -> dict[str, Any]:
             id="invalid_auth",
         ),
         pytest.param(
+            lambda sim, _port: user_input(sim, **{CONF_NAMESPACE: "/ws"}),
+            {"advanced": "invalid_namespace"},
+            id="invalid_namespace",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(
+                sim, url=sim.url.replace("://", "://admin:hunter2@")
+            ),
+            {"advanced": "url_credentials"},
+            id="url_credentials",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.example.com:99999"),
+            {"advanced": "invalid_port"},
+            id="invalid_port",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.example.com:http"),
+            {"advanced": "invalid_port"},
+            id="invalid_port_text",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.example.com:0"),
+            {"advanced": "invalid_port"},
+            id="port_zero",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixi care.example.com"),
+            {"advanced": "url_characters"},
+            id="url_space",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare.exa\nmple.com"),
+            {"advanced": "url_characters"},
+            id="url_line_break",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://ixicare\x00.example.com"),
+            {"advanced": "url_characters"},
+            id="url_control_character",
+        ),
+        pytest.param(
+            lambda sim, _port: user_input(sim, url="https://[::1"),
+            {"advanced": "invalid_url"},
+            id="url_unparsable",
+        ),
+        pytest.param(
             lambda sim, port: user_input(sim, url=f"http://127.0.0.1:{port}"),
             {"base": "cannot_connect"},
             id="cannot_connect",
@@ -222,7 +266,6 @@ def section_defaults(advanced: Any) -> dict[str, Any]:
     ],
 )
 async def test_user_flow_errors(
-    request: pytest.FixtureRequest,
     hass: HomeAssistant,
     simulator: IxicareSimulator,
     unused_tcp_port: int,
@@ -230,7 +273,6 @@ async def test_user_flow_errors(
     errors: dict[str, str],
 ) -> None:
     """Each error is shown on the form and the same flow then succeeds."""
-    id_ = request.node.callspec.id
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
@@ -244,7 +286,8 @@ async def test_user_flow_errors(
     # The advanced section is shown open again after an error about its
     # fields (or the connection they define), with the values entered.
     advanced = advanced_section(result)
-    assert advanced.options["collapsed"] is (id_ not in OPENED)
+    opened = "advanced" in errors or errors.get("base") == "cannot_connect"
+    assert advanced.options["collapsed"] is not opened
     entered = make_input(simulator, unused_tcp_port)["advanced"]
     assert section_defaults(advanced) == entered
 
@@ -554,6 +597,32 @@ async def test_reconfigure_keeps_token(
             {CONF_URL: "invalid_url"},
             id="invalid_url",
         ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(
+                sim, **{CONF_NAMESPACE: "/ws", CONF_TOKEN: NEW_TOKEN}
+            ),
+            {CONF_NAMESPACE: "invalid_namespace"},
+            id="invalid_namespace",
+        ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(
+                sim, **{CONF_URL: sim.url.replace("://", "://admin:hunter2@")}
+            ),
+            {CONF_URL: "url_credentials"},
+            id="url_credentials",
+        ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(sim, **{CONF_URL: f"{sim.url}0000"}),
+            {CONF_URL: "invalid_port"},
+            id="invalid_port",
+        ),
+        pytest.param(
+            lambda sim, _port: reconfigure_input(
+                sim, **{CONF_URL: f"{sim.url}/\tpath"}
+            ),
+            {CONF_URL: "url_characters"},
+            id="url_characters",
+        ),
     ],
 )
 async def test_reconfigure_errors(
@@ -705,3 +774,63 @@ async def test_second_flow_for_the_same_site_reads_plain_words(
         "one first."
     )
     hass.config_entries.flow.async_abort(first["flow_id"])
+
+
+@pytest.mark.parametrize(
+    "open_packet",
+    [pytest.param(None, id="closed-before-open"), pytest.param("0{}", id="bad-open")],
+)
+async def test_user_flow_broken_handshake_is_cannot_connect(
+    hass: HomeAssistant, simulator: IxicareSimulator, open_packet: str | None
+) -> None:
+    """A server closing the handshake is "cannot connect", not a crash."""
+    simulator.break_handshakes(1, open_packet)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator)
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_credentials_in_the_url_are_never_logged(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(simulator, url=simulator.url.replace("://", "://admin:hunter2@")),
+    )
+    assert result["errors"] == {"advanced": "url_credentials"}
+    assert "hunter2" not in caplog.text
+    assert simulator.handshakes(SITE_UUID) == []
+
+
+async def test_reauth_flow_shows_other_errors_on_the_form(
+    hass: HomeAssistant, simulator: IxicareSimulator
+) -> None:
+    """The reauth form has the token only: a namespace error is the form's."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=SITE_UUID,
+        data=entry_data(simulator, **{CONF_NAMESPACE: "/ws"}),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: TOKEN}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_namespace"}

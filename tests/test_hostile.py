@@ -219,6 +219,7 @@ async def test_handler_fuzz(
     await wait_for(hass, lambda: device.mac.lower() in coordinator.state.devices)
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_hostile_frames_over_the_socket(
     hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
 ) -> None:
@@ -246,6 +247,40 @@ async def test_hostile_frames_over_the_socket(
     assert len(coordinator.state.devices) == 2
     assert coordinator.state.devices["00:02:04:06:08:0a"].battery_level is None
     assert coordinator.client.connected
+
+
+@pytest.mark.usefixtures("receive_path")
+async def test_forged_internal_signals_and_broken_frames(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Events named after the client's signals, frames socket.io cannot handle."""
+    coordinator = init_integration.runtime_data.coordinator
+    client = coordinator.client
+    huge = "\x1b[31mFAKE LOG LINE\n" * 70_000  # 1 MB
+    for event in ("ixicare:invalid-frame", "disconnect", "connect_error", "connect"):
+        await simulator.send_raw(SITE_UUID, event, huge)
+    for frame in ("2", "2[]", "9", '2{"a": 1}'):
+        await simulator.send_frame(SITE_UUID, frame)
+    device = simulator.make_devices(SITE_UUID, 1, seed=65)[0]
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=50)
+    await wait_for(hass, lambda: device.mac.lower() in coordinator.state.devices)
+    # "ixicare:invalid-frame" is now an event like any other the client does
+    # not handle (ignored); the three reserved names and four frames are invalid.
+    assert client.stats.invalid == coordinator.stats.invalid == 7
+    assert client.connected
+    assert client.stats.disconnections == 0
+    # Not a line of its own in the log (the libraries' debug lines carry
+    # packets, cut and without control characters), nor 1 MB of it.
+    assert "\nFAKE LOG LINE" not in caplog.text
+    assert "\x1b" not in caplog.text
+    assert caplog.text.count("FAKE LOG LINE") < 200
+    assert "FAKE LOG LINE" not in (client.stats.last_error or "")
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.ERROR and r.name != "asyncio"
+    ]
 
 
 async def test_device_flood_is_capped(

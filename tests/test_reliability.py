@@ -15,9 +15,11 @@ import ssl
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -32,6 +34,7 @@ from custom_components.ixicare.const import (
     DOMAIN,
     EVENT_ALERT,
 )
+from custom_components.ixicare.pyixicare import Backoff, ConnectionState
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID, TOKEN, entry_data
@@ -153,6 +156,7 @@ async def assert_consistent(
     assert on == set(sim.active_alerts(SITE_UUID))
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_twenty_server_restarts_during_a_stream(
     hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
 ) -> None:
@@ -172,6 +176,7 @@ async def test_twenty_server_restarts_during_a_stream(
     ledger.unsub()
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_dropped_connections_during_a_stream(
     hass: HomeAssistant, simulator: IxicareSimulator, init_integration: MockConfigEntry
 ) -> None:
@@ -211,6 +216,7 @@ async def test_changes_while_stopped_and_while_disconnected(
     ledger.unsub()
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_late_lost_and_orphaned_answers(
     hass: HomeAssistant, simulator: IxicareSimulator, mock_config_entry: MockConfigEntry
 ) -> None:
@@ -252,6 +258,7 @@ async def test_late_lost_and_orphaned_answers(
     assert simulator.active_alerts(SITE_UUID) == {}
 
 
+@pytest.mark.usefixtures("receive_path")
 async def test_silent_connection_is_reopened(
     hass: HomeAssistant,
     simulator: IxicareSimulator,
@@ -333,3 +340,151 @@ async def test_untrusted_certificate(hass: HomeAssistant, socket_enabled: None) 
         await sim.stop()
         await asyncio.sleep(0.05)
         loop.set_exception_handler(None)
+
+
+@pytest.mark.usefixtures("receive_path")
+@pytest.mark.parametrize(
+    "open_packet",
+    [pytest.param(None, id="closed-before-open"), pytest.param("0", id="bad-open")],
+)
+async def test_handshakes_broken_off_then_back(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    open_packet: str | None,
+) -> None:
+    """A server going down that accepts and closes handshakes: never silenced."""
+    # At set-up: "cannot connect" and a retry, not a crash.
+    simulator.break_handshakes(1, open_packet)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "broke the handshake off" in (mock_config_entry.reason or "")
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=120))
+    await wait_for(
+        hass, lambda: mock_config_entry.state is ConfigEntryState.LOADED, timeout=10
+    )
+    coordinator = mock_config_entry.runtime_data.coordinator
+    client = coordinator.client
+    client._backoff = Backoff(base=0.05, cap=0.2)
+    device = simulator.make_devices(SITE_UUID, 1, seed=71)[0]
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=42)
+    await wait_for(hass, lambda: device.mac.lower() in coordinator.state.devices)
+    # At run time: the server drops the session, then breaks 5 handshakes off.
+    simulator.break_handshakes(5, open_packet)
+    await simulator.disconnect_clients(SITE_UUID)
+    await wait_for(hass, lambda: simulator.pending_handshake_faults == 0, timeout=10)
+    await wait_for(hass, lambda: client.connected, timeout=10)
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=43)
+    await wait_for(
+        hass, lambda: coordinator.state.devices[device.mac.lower()].battery_level == 43
+    )
+    # Unloading closes without raising and writes the store.
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    stored = hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"]["data"]
+    assert device.mac.lower() in str(stored).lower()
+
+
+@pytest.mark.usefixtures("receive_path")
+async def test_unknown_namespace_at_run_time_is_a_repair_issue(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The server stops serving the namespace: a repair issue, retries, no reauth."""
+    coordinator = init_integration.runtime_data.coordinator
+    client = coordinator.client
+    client._backoff = Backoff(base=0.05, cap=0.2)
+    issue_id = f"invalid_namespace_{init_integration.entry_id}"
+    issues = ir.async_get(hass)
+    # What a server that no longer serves the namespace answers (the
+    # simulator serves "/" only).
+    client._namespace = "/ws"
+    before = len(simulator.handshakes(SITE_UUID))
+    await simulator.disconnect_clients(SITE_UUID)
+    await wait_for(hass, lambda: issues.async_get_issue(DOMAIN, issue_id) is not None)
+    await wait_for(
+        hass, lambda: len(simulator.handshakes(SITE_UUID)) >= before + 3, timeout=10
+    )
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "invalid_namespace"
+    assert issue.translation_placeholders == {
+        "title": init_integration.title,
+        "namespace": "/",
+    }
+    assert not [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["context"]["source"] == "reauth"
+    ]
+    assert client.state is not ConnectionState.AUTH_FAILED
+    # Served again: connected, and the issue is gone.
+    client._namespace = "/"
+    await wait_for(hass, lambda: client.connected, timeout=10)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_unknown_namespace_at_set_up(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, "namespace": "/ws"}
+    )
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"invalid_namespace_{mock_config_entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "title": mock_config_entry.title,
+        "namespace": "/ws",
+    }
+    assert not hass.config_entries.flow.async_progress()
+    # Removing the entry removes its issue.
+    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    assert (
+        ir.async_get(hass).async_get_issue(
+            DOMAIN, f"invalid_namespace_{mock_config_entry.entry_id}"
+        )
+        is None
+    )
+
+
+async def test_home_assistant_stop_closes_the_session_and_saves(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coordinator = init_integration.runtime_data.coordinator
+    client = coordinator.client
+    client._backoff = Backoff(base=0.05, cap=0.2)
+    device = simulator.make_devices(SITE_UUID, 1, seed=73)[0]
+    await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=61)
+    await wait_for(hass, lambda: device.mac.lower() in coordinator.state.devices)
+    key = f"{DOMAIN}.{init_integration.entry_id}"
+    hass_storage.pop(key, None)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert client.state is ConnectionState.CLOSED
+    assert client._supervisor is None
+    assert device.mac.lower() in str(hass_storage[key]["data"]).lower()
+    await wait_for(hass, lambda: simulator.connected_clients(SITE_UUID) == 0)
+    # It does not connect again, even with the server there.
+    handshakes = len(simulator.handshakes(SITE_UUID))
+    await asyncio.sleep(0.5)
+    assert len(simulator.handshakes(SITE_UUID)) == handshakes
+    assert "Unclosed" not in caplog.text
+    assert "Task was destroyed" not in caplog.text
+    # Unloading afterwards (Home Assistant does not) is quiet.
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert "Unable to remove" not in caplog.text

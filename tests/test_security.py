@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ixicare.const import DOMAIN
+from custom_components.ixicare.const import CONF_NAMESPACE, CONF_SOCKETIO_PATH, DOMAIN
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID, TOKEN
@@ -70,3 +72,52 @@ async def test_token_never_logged(
     assert "Bearer" not in caplog.text
     assert len(caplog.records) > 50
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+
+async def test_tls_verification_off_is_a_repair_issue(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Warned once, an issue while the check is off, gone when on or removed."""
+    issues = ir.async_get(hass)
+    issue_id = f"tls_verification_off_{mock_config_entry.entry_id}"
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_VERIFY_SSL: False}
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "tls_verification_off"
+    assert issue.translation_placeholders == {"title": mock_config_entry.title}
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    assert caplog.text.count("does not verify the ixicare server's TLS") == 1
+    # Turned on: the issue goes.
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_URL: simulator.url,
+            CONF_SOCKETIO_PATH: "ws",
+            CONF_NAMESPACE: "/",
+            CONF_VERIFY_SSL: True,
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    # Off again, then the entry is deleted: the issue goes with it.
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_VERIFY_SSL: False}
+    )
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    assert caplog.text.count("does not verify the ixicare server's TLS") == 2
+    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None

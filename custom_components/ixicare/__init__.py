@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import CONF_VERIFY_SSL, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .compat import HAS_OPTIONS_FLOW_WITH_RELOAD, SETUP_ENTRY_DONE, unload_entry_result
-from .const import CONNECT_TIMEOUT, DOMAIN, STORAGE_VERSION
+from .const import CONNECT_TIMEOUT, DOMAIN, LOGGER, STORAGE_VERSION
 from .coordinator import IxicareCoordinator
 from .pyixicare import IxicareAuthError, IxicareConnectionError
 from .services import async_setup_services
@@ -50,6 +50,7 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: IxicareConfigEntry
 ) -> bool | None:
     """Connect to the site and set its entities up."""
+    _update_tls_issue(hass, entry)
     coordinator = IxicareCoordinator(hass, entry)
     await coordinator.async_load()
     try:
@@ -68,11 +69,50 @@ async def async_setup_entry(
         ) from err
     entry.runtime_data = IxicareData(coordinator=coordinator)
     entry.async_on_unload(coordinator.async_shutdown)
+
+    async def _async_stop(_event: Event) -> None:
+        # Home Assistant does not unload entries when it stops: close the
+        # session (no reconnection once its HTTP session is closed) and write
+        # the state now.
+        await coordinator.async_shutdown()
+
+    # Not `async_listen_once`: its remover, called at unload after the event
+    # fired, would log an error.
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
     if not HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_release_announcements()
     return SETUP_ENTRY_DONE  # None from 2026.11, True before (compat.py)
+
+
+# Entries warned about in this run: the warning is logged once, not at each reload.
+_TLS_WARNED: set[str] = set()
+
+
+def _update_tls_issue(hass: HomeAssistant, entry: IxicareConfigEntry) -> None:
+    """Keep a repair issue while the TLS certificate is not verified."""
+    issue_id = f"tls_verification_off_{entry.entry_id}"
+    if entry.data.get(CONF_VERIFY_SSL, True):
+        _TLS_WARNED.discard(entry.entry_id)
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    if entry.entry_id not in _TLS_WARNED:
+        _TLS_WARNED.add(entry.entry_id)
+        LOGGER.warning(
+            "%s does not verify the ixicare server's TLS certificate: its token "
+            "goes to whoever answers at that address",
+            entry.title,
+        )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="tls_verification_off",
+        translation_placeholders={"title": entry.title},
+    )
 
 
 async def _async_options_updated(
@@ -92,11 +132,19 @@ async def async_unload_entry(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> None:
-    """Delete what the site stored: its residents' devices, data and alerts."""
+    """Delete what the site stored (its residents' data) and its repair issues."""
     # The coordinator's store, by its key (the entry is unloaded by now).
     await Store[dict[str, object]](
         hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
     ).async_remove()
+    _TLS_WARNED.discard(entry.entry_id)
+    for issue in (
+        "tls_verification_off",
+        "invalid_namespace",
+        "device_limit",
+        "alert_limit",
+    ):
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
 
 
 async def async_remove_config_entry_device(

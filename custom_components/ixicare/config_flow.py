@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import ipaddress
 from typing import Any
+import unicodedata
 from urllib.parse import urlsplit
 import uuid
 
@@ -47,6 +48,7 @@ from .pyixicare import (
     IxicareAuthError,
     IxicareClient,
     IxicareConnectionError,
+    IxicareNamespaceError,
     IxicareTLSError,
 )
 
@@ -88,10 +90,27 @@ def is_loopback(host: str | None) -> bool:
 
 def validate_url(url: str) -> str | None:
     """Return an error key for a server URL, or None when it may be used."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "wss", "http", "ws") or not parts.hostname:
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
         return "invalid_url"
-    if parts.scheme in ("http", "ws") and not is_loopback(parts.hostname):
+    if parts.scheme not in ("https", "wss", "http", "ws") or not hostname:
+        return "invalid_url"
+    # On the text itself: urlsplit drops tabs and line breaks silently.
+    if any(char.isspace() or unicodedata.category(char)[0] == "C" for char in url):
+        return "url_characters"
+    if parts.username is not None or parts.password is not None:
+        # Never sent: python-engineio would write them to its log.
+        return "url_credentials"
+    try:
+        port = parts.port
+    except ValueError:
+        return "invalid_port"
+    if port == 0:
+        return "invalid_port"
+    if parts.scheme in ("http", "ws") and not is_loopback(hostname):
         return "insecure_url"
     return None
 
@@ -125,6 +144,8 @@ async def _errors_for(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str,
         return {CONF_URL: error}
     try:
         await validate_connection(hass, data)
+    except IxicareNamespaceError:
+        return {CONF_NAMESPACE: "invalid_namespace"}
     except IxicareAuthError:
         return {"base": "invalid_auth"}
     except IxicareTLSError as err:
@@ -185,10 +206,11 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
                     CONF_VERIFY_SSL: advanced.get(CONF_VERIFY_SSL, True),
                 }
                 errors = await _errors_for(self.hass, data)
-                if CONF_URL in errors:
-                    # The frontend shows errors of a section's fields only
-                    # when they are keyed by the section.
-                    errors[SECTION_ADVANCED] = errors.pop(CONF_URL)
+                for key in (CONF_URL, CONF_NAMESPACE):
+                    if key in errors:
+                        # The frontend shows errors of a section's fields
+                        # only when they are keyed by the section.
+                        errors[SECTION_ADVANCED] = errors.pop(key)
                 if not errors:
                     title = (user_input.get(CONF_NAME) or "").strip()
                     return self.async_create_entry(
@@ -228,7 +250,11 @@ class IxicareConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
-            errors = await _errors_for(self.hass, data)
+            # The form has the token only: other fields' errors go to the form.
+            errors = {
+                key if key in ("base", CONF_TOKEN) else "base": error
+                for key, error in (await _errors_for(self.hass, data)).items()
+            }
             if not errors:
                 return self.async_update_reload_and_abort(  # ha-compat: ignore
                     entry, data_updates={CONF_TOKEN: data[CONF_TOKEN]}

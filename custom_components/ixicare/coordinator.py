@@ -154,6 +154,7 @@ class IxicareCoordinator:
             notify=self._notify_transition,
             on_flushed=self._schedule_save,
         )
+        self._shut_down = False
 
     # -- life cycle -----------------------------------------------------------
 
@@ -191,11 +192,16 @@ class IxicareCoordinator:
         self.announcer.async_release()
 
     async def async_shutdown(self) -> None:
-        """Close the session and write what we know."""
+        """Close the session and write what we know (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self._cancel_timer()
         self.announcer.async_shutdown()
-        await self.client.close()
-        await self._store.async_save(self._snapshot())
+        try:
+            await self.client.close()
+        finally:
+            await self._store.async_save(self._snapshot())
 
     # -- subscriptions ----------------------------------------------------------
 
@@ -456,6 +462,7 @@ class IxicareCoordinator:
 
     @callback
     def _handle_state(self, state: ConnectionState) -> None:
+        self._update_namespace_issue(state)
         if state is ConnectionState.CONNECTED:
             self._cancel_timer()
             self._set_available(True)
@@ -469,6 +476,26 @@ class IxicareCoordinator:
             )
         for listener in list(self._site_listeners):
             listener()
+
+    @callback
+    def _update_namespace_issue(self, state: ConnectionState) -> None:
+        """Raise a repair issue while the server does not serve the namespace."""
+        issue_id = f"invalid_namespace_{self.entry.entry_id}"
+        if state is ConnectionState.CONNECTED:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        elif state is ConnectionState.DISCONNECTED and self.client.invalid_namespace:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="invalid_namespace",
+                translation_placeholders={
+                    "title": self.entry.title,
+                    "namespace": self.entry.data.get(CONF_NAMESPACE, DEFAULT_NAMESPACE),
+                },
+            )
 
     @callback
     def _unavailable_timeout(self, _now: Any) -> None:

@@ -11,6 +11,7 @@ import ssl
 from typing import Any
 
 import aiohttp
+import engineio
 import pytest
 import socketio
 import trustme
@@ -27,6 +28,7 @@ from custom_components.ixicare.pyixicare import (
     IxicareClient,
     IxicareCommandTimeoutError,
     IxicareConnectionError,
+    IxicareNamespaceError,
     IxicareNotConnectedError,
     IxicareTLSError,
     UpdateResult,
@@ -39,6 +41,9 @@ from ..conftest import OTHER_SITE, SITE_UUID, TOKEN
 from ..helpers import LoopTurns
 
 FAST = Backoff(base=0.02, cap=0.1)
+
+# Every test runs with the fast receive path and with python-socketio's stock one.
+pytestmark = pytest.mark.usefixtures("receive_path")
 
 
 class Recorder:
@@ -133,6 +138,7 @@ async def test_receives_alerts_and_heartbeats_in_order(
     assert recorder.states[-1] is ConnectionState.CLOSED
 
 
+@pytest.mark.parametrize("receive_path", ["fast"], indirect=True)
 async def test_messages_are_handled_in_the_read_loop_in_slices(
     simulator: IxicareSimulator,
     session: aiohttp.ClientSession,
@@ -497,6 +503,7 @@ async def test_callback_errors_do_not_break_the_session(
     session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="custom_components.ixicare")
     seen: list[float] = []
 
     def on_heartbeat(event: HeartbeatEvent) -> None:
@@ -514,7 +521,12 @@ async def test_callback_errors_do_not_break_the_session(
         async with asyncio.timeout(5):
             while len(seen) < 2:
                 await asyncio.sleep(0.01)
-        assert "Error handling an ixicare message" in caplog.text
+        # Counted as an invalid message; the traceback at debug level only.
+        assert client.stats.invalid == 1
+        assert "RuntimeError" in (client.stats.last_error or "")
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert "Error handling an ixicare heartbeats message" in caplog.text
+        assert client.connected
     finally:
         await client.close()
 
@@ -663,3 +675,451 @@ def test_codec_reads_what_orjson_cannot() -> None:
         "unreadable JSON (JSONDecodeError)",
     ]
     assert _OrjsonCodec.dumps({"a": 1}) == '{"a":1}'
+
+
+@pytest.mark.parametrize(
+    "open_packet",
+    [
+        pytest.param(None, id="closed-before-open"),
+        pytest.param("", id="empty-open"),
+        pytest.param("0", id="open-without-data"),
+        pytest.param("0{}", id="open-without-sid"),
+        pytest.param('0{"sid": 1', id="open-cut"),
+    ],
+)
+async def test_handshake_broken_off_then_back(
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    open_packet: str | None,
+) -> None:
+    """A server going down mid-handshake: the supervisor keeps trying."""
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    simulator.break_handshakes(4, open_packet)
+    client.start()
+    try:
+        await recorder.until(lambda: client.connected)
+        reasons = [a["reason"] for a in simulator.handshakes(SITE_UUID)]
+        assert reasons == ["broken off"] * 4 + ["ok"]
+        assert client._supervisor is not None and not client._supervisor.done()
+        # Logged once for the series, not once per attempt.
+        logged = [
+            r
+            for r in caplog.records
+            if "broke the handshake off" in r.getMessage() and r.levelno >= logging.INFO
+        ]
+        assert len(logged) == 1
+        assert not [
+            r for r in caplog.records if r.levelno >= logging.INFO and r.exc_info
+        ]
+        # And again while connected: the server drops, then breaks handshakes.
+        simulator.break_handshakes(3, open_packet)
+        await simulator.disconnect_clients(SITE_UUID)
+        await recorder.until(lambda: not client.connected)
+        await recorder.until(lambda: client.connected)
+        assert simulator.pending_handshake_faults == 0
+    finally:
+        await client.close()
+    assert client.state is ConnectionState.CLOSED
+
+
+async def test_connect_turns_a_broken_handshake_into_a_connection_error(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(simulator, session)
+    simulator.break_handshakes(1)
+    with pytest.raises(IxicareConnectionError, match="broke the handshake off"):
+        await client.connect()
+    assert client.state is ConnectionState.DISCONNECTED
+    await client.connect()
+    assert client.connected
+    await client.close()
+
+
+async def test_a_failing_supervisor_is_restarted_and_close_does_not_raise(
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Should the supervisor die anyway, it is restarted; close() never raises."""
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    calls = 0
+    real_wait = client._wait_disconnected
+
+    async def broken_wait() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        await real_wait()
+
+    monkeypatch.setattr(client, "_wait_disconnected", broken_wait)
+    monkeypatch.setattr(client, "_attempt_failed", _raise_from_handler)
+    client.start()
+    try:
+        async with asyncio.timeout(5):
+            while calls < 2 or not client.connected:
+                await asyncio.sleep(0.01)
+        assert "the connection supervisor failed (RuntimeError)" in caplog.text
+    finally:
+        await client.close()
+    assert client.state is ConnectionState.CLOSED
+
+
+def _raise_from_handler(err: Exception) -> None:
+    raise err
+
+
+async def test_frames_that_break_the_handling_are_invalid_messages(
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Any failure in handling a frame is counted, never a traceback."""
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    await client.connect()
+    try:
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        # An event without data, an empty event, an unknown packet type.
+        for frame in ("2", "2[]", "9", "2{}"):
+            assert await simulator.send_frame(SITE_UUID, frame) == 1
+        huge = {
+            "version": "1.0.0",
+            "type": "HEARTBEAT",
+            "device": {"id": device.mac, "battery_level": 10**400, "last_update": 1},
+        }
+        await simulator.send_raw(SITE_UUID, "heartbeats", huge)
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=33)
+        await recorder.until(lambda: bool(recorder.heartbeats))
+        assert client.stats.invalid == 5
+        assert len(recorder.invalid) == 5
+        assert recorder.heartbeats[0].device.battery_level == 33
+        assert not [
+            r
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and r.name != "asyncio"
+        ]
+        assert client.connected
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    "event", ["invalid-frame", "ixicare:invalid-frame", "disconnect"]
+)
+async def test_server_cannot_reach_internal_signals(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession, event: str
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    await client.connect()
+    try:
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        for name in (event, "connect_error", "connect"):
+            await simulator.send_raw(SITE_UUID, name, {"message": "x" * 100_000})
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=12)
+        await recorder.until(lambda: bool(recorder.heartbeats))
+        # Not a disconnection, not a refusal, no text of the server's kept.
+        assert client.connected
+        assert ConnectionState.DISCONNECTED not in recorder.states
+        assert client._connect_error is None
+        assert all(len(str(err)) < 200 for _, _, err in recorder.invalid)
+        assert len(client.stats.last_error or "") < 200
+    finally:
+        await client.close()
+
+
+def test_codec_refuses_reserved_event_names() -> None:
+    for name in ("connect", "disconnect", "connect_error", "__disconnect_final"):
+        decoded = _OrjsonCodec.loads(f'["{name}", {{}}]')
+        assert decoded[0] is INVALID_FRAME_EVENT
+    assert _OrjsonCodec.loads('["alerts", {}]') == ["alerts", {}]
+    assert _OrjsonCodec.loads('{"sid": "x"}') == {"sid": "x"}
+
+
+async def test_unknown_namespace_is_not_an_auth_failure(
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """socket.io's answer to a namespace it does not serve: retried, no reauth."""
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder, namespace="/ws")
+    with pytest.raises(IxicareNamespaceError):
+        await client.connect()
+    assert client.invalid_namespace
+    assert client.state is ConnectionState.DISCONNECTED
+    client.start()
+    try:
+        await recorder.until(
+            lambda: len(simulator.handshakes(SITE_UUID)) >= 4, timeout=5
+        )
+        assert ConnectionState.AUTH_FAILED not in recorder.states
+        assert client._supervisor is not None and not client._supervisor.done()
+        logged = [
+            r
+            for r in caplog.records
+            if "does not serve the namespace '/ws'" in r.getMessage()
+            and r.levelno >= logging.WARNING
+        ]
+        assert len(logged) == 1
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("expected_lingering_tasks", [True])
+async def test_python_socketio_unknown_namespace_is_not_an_auth_failure(
+    session: aiohttp.ClientSession, unused_tcp_port: int
+) -> None:
+    """python-socketio's server answers "Unable to connect" instead."""
+    sio = socketio.AsyncServer(async_mode="aiohttp")
+    async with bare_server(sio, unused_tcp_port) as url:
+        client = IxicareClient(
+            session, url=url, site_uuid=SITE_UUID, token=TOKEN, namespace="/other"
+        )
+        try:
+            with pytest.raises(IxicareNamespaceError):
+                await client.connect(timeout=5)
+        finally:
+            await client.close()
+
+
+async def test_a_late_answer_does_not_answer_the_next_command(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    """The first command's late FAILURE is not taken for the second's answer."""
+    client = make_client(simulator, session)
+    await client.connect()
+    try:
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        # First command: answered FAILURE "first", 1 s late (timeout 0.3 s).
+        simulator.command_delay = 1.0
+        simulator.fail_next_command(SITE_UUID, "first")
+        with pytest.raises(IxicareCommandTimeoutError):
+            await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=0.3)
+        # Second command, same alert and action, sent before the late answer
+        # comes; its own answer (SUCCESS) comes 1.2 s later, after that one.
+        simulator.delay_next_command(SITE_UUID, 1.2)
+        answer = await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=3)
+        assert answer.result is UpdateResult.SUCCESS
+        assert client.stats.late_answers == 1
+        assert not client._pending
+        assert not client._late
+    finally:
+        simulator.command_delay = 0.0
+        await client.close()
+
+
+async def test_a_late_answer_outside_the_window_is_taken(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Past the window the first answer is taken (the limit, documented)."""
+    client = make_client(simulator, session, late_answer_window=0.0)
+    await client.connect()
+    try:
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        simulator.ignore_next_command(SITE_UUID)
+        with pytest.raises(IxicareCommandTimeoutError):
+            await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=0.2)
+        answer = await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=3)
+        assert answer.result is UpdateResult.SUCCESS
+        assert client.stats.late_answers == 0
+    finally:
+        await client.close()
+
+
+async def test_an_unanswered_command_does_not_outlive_the_session(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    """No late answer comes on a new session: nothing is discarded there."""
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder)
+    client.start()
+    try:
+        await recorder.until(lambda: client.connected)
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        simulator.ignore_next_command(SITE_UUID)
+        with pytest.raises(IxicareCommandTimeoutError):
+            await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=0.2)
+        assert client._late
+        await simulator.disconnect_clients(SITE_UUID)
+        await recorder.until(lambda: not client.connected)
+        await recorder.until(lambda: client.connected)
+        answer = await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=3)
+        assert answer.result is UpdateResult.SUCCESS
+    finally:
+        await client.close()
+
+
+async def test_credentials_in_the_url_never_reach_the_libraries(
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = simulator.url.replace("://", "://admin:hunter2@")
+    client = make_client(simulator, session, url=url)
+    await client.connect()
+    try:
+        assert client.connected
+    finally:
+        await client.close()
+    assert "hunter2" not in caplog.text
+    assert "Attempting WebSocket connection" in caplog.text
+
+
+async def test_library_log_lines_go_to_our_logger_at_debug(
+    simulator: IxicareSimulator,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client(simulator, session)
+    await client.connect()
+    await simulator.wait_for_clients(SITE_UUID, 1)
+    sio = client._sio
+    assert sio is not None
+    # What python-engineio logs at ERROR level when its queue runs dry.
+    sio.eio.logger.error("packet queue is empty, aborting")
+    await client.close()
+    records = [r for r in caplog.records if "packet queue is empty" in r.message]
+    assert [(r.name, r.levelno) for r in records] == [
+        (f"{client_module.__name__}.engineio", logging.DEBUG)
+    ]
+    # python-engineio and python-socketio added no handler (to stderr) of their own.
+    assert not logging.getLogger("engineio.client").handlers
+    assert not logging.getLogger("socketio.client").handlers
+
+
+def test_fast_path_check_falls_back_when_a_hook_changes(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert client_module._check_fast_path()
+    assert "stock path" not in caplog.text
+
+    async def receive(self: Any, pkt: Any, extra: Any) -> None:
+        """A newer signature."""
+
+    monkeypatch.setattr(engineio.AsyncClient, "_receive_packet", receive)
+    assert not client_module._check_fast_path()
+    assert "using python-socketio's stock path" in caplog.text
+    monkeypatch.undo()
+
+    def trigger(self: Any, event: str, namespace: str, *args: Any) -> None:
+        """No longer a coroutine function."""
+
+    monkeypatch.setattr(socketio.AsyncClient, "_trigger_event", trigger)
+    assert not client_module._check_fast_path()
+    monkeypatch.undo()
+
+    def eio_class(self: Any, options: Any) -> Any:
+        """Another signature."""
+
+    monkeypatch.setattr(socketio.AsyncClient, "_engineio_client_class", eio_class)
+    assert not client_module._check_fast_path()
+
+
+async def test_stock_path_receives_in_order(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    client = make_client(simulator, session, recorder, fast_path=False)
+    await client.connect()
+    try:
+        assert type(client._sio) is socketio.AsyncClient
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        for level in range(10, 20):
+            await simulator.send_heartbeat(SITE_UUID, device.mac, battery_level=level)
+        await recorder.until(lambda: len(recorder.heartbeats) == 10)
+        assert [h.device.battery_level for h in recorder.heartbeats] == list(
+            range(10, 20)
+        )
+    finally:
+        await client.close()
+
+
+async def test_two_late_answers_for_one_key(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(simulator, session)
+    await client.connect()
+    try:
+        device = simulator.make_devices(SITE_UUID, 1)[0]
+        alert_id = await simulator.raise_alert(SITE_UUID, device.mac, "MAN_DOWN")
+        for _ in range(2):
+            simulator.delay_next_command(SITE_UUID, 0.4)
+            with pytest.raises(IxicareCommandTimeoutError):
+                await client.update_alert(device.mac, alert_id, "ACCEPT", timeout=0.1)
+        async with asyncio.timeout(5):
+            while client.stats.late_answers < 2:
+                await asyncio.sleep(0.01)
+        assert not client._late
+    finally:
+        await client.close()
+
+
+def test_library_logger_and_helpers(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logger = client_module._LibraryLogger("custom_components.ixicare.test")
+    assert logger.isEnabledFor(logging.ERROR)
+    logger.log(logging.ERROR, "one %s", "line")
+    try:
+        raise ValueError("inside")
+    except ValueError:
+        logger.exception("an error")
+    records = [r for r in caplog.records if r.name == "custom_components.ixicare.test"]
+    assert [(r.levelno, r.getMessage()) for r in records] == [
+        (logging.DEBUG, "one line"),
+        (logging.DEBUG, "an error"),
+    ]
+    assert records[1].exc_info is not None
+    assert repr(INVALID_FRAME_EVENT) == "<ixicare signal invalid-frame>"
+    assert client_module._short(b"\x00\x01") == "<2 bytes>"
+    assert client_module._short("a\nb\x1b") == "a?b?"
+    assert client_module._short("x" * 1000) == "x" * 300 + "... (1000 characters)"
+    assert client_module._short(12) == 12
+    assert client_module._version("no-such-distribution") == "(unknown version)"
+
+
+@pytest.mark.parametrize(
+    ("url", "netloc"),
+    [
+        ("https://user:secret@example.com:8443/ws", "example.com:8443"),
+        ("https://[::1]:8443", "[::1]:8443"),
+        ("https://example.com:http", "example.com"),
+    ],
+)
+def test_the_url_sent_has_no_credentials(
+    session: aiohttp.ClientSession, url: str, netloc: str
+) -> None:
+    client = IxicareClient(session, url=url, site_uuid=SITE_UUID, token=TOKEN)
+    assert client._netloc() == netloc
+    assert "secret" not in client._connect_url()
+
+
+async def test_a_failing_invalid_message_callback_is_contained(
+    simulator: IxicareSimulator, session: aiohttp.ClientSession
+) -> None:
+    def on_invalid(topic: str, payload: Any, err: Exception) -> None:
+        raise RuntimeError("broken callback")
+
+    client = make_client(simulator, session, on_invalid=on_invalid)
+    await client.connect()
+    try:
+        await simulator.wait_for_clients(SITE_UUID, 1)
+        await simulator.send_raw(SITE_UUID, "heartbeats", {"version": "1.0.0"})
+        async with asyncio.timeout(5):
+            while client.stats.invalid < 1:
+                await asyncio.sleep(0.01)
+        assert client.connected
+    finally:
+        await client.close()

@@ -252,3 +252,28 @@ async def test_control_api_disabled(
             assert response.status == 404
     finally:
         await sim.stop()
+
+
+async def test_break_handshakes_endpoint(
+    sim: IxicareSimulator, http: aiohttp.ClientSession
+) -> None:
+    assert await call(http, "POST", "/control/handshakes/break", {"count": 2}) == {
+        "pending": 2
+    }
+    assert await call(
+        http, "POST", "/control/handshakes/break", {"open_packet": "0{}"}
+    ) == {"pending": 3}
+    await call(
+        http, "POST", "/control/handshakes/break", {"open_packet": 1}, status=400
+    )
+    url = f"/ws/?site_uuid={SITE}&EIO=4&transport=websocket"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    received = []
+    for _ in range(3):
+        async with http.ws_connect(url, headers=headers) as ws:
+            received.append(await ws.receive())
+    assert [m.type for m in received[:2]] == [aiohttp.WSMsgType.CLOSE] * 2
+    assert received[0].data == aiohttp.WSCloseCode.GOING_AWAY
+    assert received[2].data == "0{}"
+    assert sim.pending_handshake_faults == 0
+    assert [h["reason"] for h in sim.handshakes(SITE)] == ["broken off"] * 3

@@ -25,6 +25,10 @@ class IxicareAuthError(IxicareConnectionError):
     """The server refused the token (HTTP 401/403 or a refused namespace)."""
 
 
+class IxicareNamespaceError(IxicareConnectionError):
+    """The server does not serve the socket.io namespace (a configuration error)."""
+
+
 class IxicareTLSError(IxicareConnectionError):
     """The server's TLS certificate could not be verified."""
 
