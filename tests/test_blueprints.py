@@ -22,7 +22,6 @@ from homeassistant.components.automation.config import (
     async_validate_config_item,
 )
 from homeassistant.components.blueprint.models import Blueprint, BlueprintInputs
-from homeassistant.const import EVENT_HOMEASSISTANT_START, EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -184,10 +183,8 @@ def test_lights_blueprint_triggers_on_the_bus_event_and_the_start_only() -> None
 
 async def start_home_assistant(hass: HomeAssistant) -> None:
     """Let Home Assistant start: automations arm, start triggers fire."""
-    hass.bus.async_fire(EVENT_HOMEASSISTANT_START)
-    hass.set_state(CoreState.running)
-    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
-    await hass.async_block_till_done()
+    await hass.async_start()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.usefixtures("blueprints")

@@ -109,7 +109,7 @@ async def test_raise_a_fall_yourself_turns_the_corridor_light_on(
     from homeassistant.setup import async_setup_component
 
     config = demo_setup.DEMO_LIGHT_CONFIG
-    for domain in ("input_boolean", "input_number", "light"):
+    for domain in ("input_boolean", "input_number", "template"):
         assert await async_setup_component(hass, domain, {domain: config[domain]})
     automations = yaml.safe_load(
         (Path(hass.config.config_dir) / "automations.yaml").read_text("utf-8")
