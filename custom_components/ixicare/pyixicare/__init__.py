@@ -1,6 +1,12 @@
 """ixicare protocol client: models, parser and socket.io session (no Home Assistant)."""
 
-from .client import Backoff, ClientStats, IxicareClient
+from .client import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_SOCKETIO_PATH,
+    Backoff,
+    ClientStats,
+    IxicareClient,
+)
 from .exceptions import (
     IxicareAuthError,
     IxicareCommandTimeoutError,
@@ -31,6 +37,8 @@ from .models import (
 from .parser import normalize_mac, parse_alerts_message, parse_heartbeat
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
+    "DEFAULT_SOCKETIO_PATH",
     "Alert",
     "AlertAction",
     "AlertEvent",
