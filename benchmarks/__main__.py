@@ -17,16 +17,9 @@ import sys
 import time
 from typing import Any
 
-from .harness import (
-    FULL,
-    QUICK,
-    SMOKE,
-    Config,
-    quiet_logs,
-    run_devices,
-    run_memory,
-    trace_slow_callbacks,
-)
+from .config import FULL, QUICK, SMOKE, Config
+from .harness import run_devices, run_memory
+from .measure import quiet_logs, trace_slow_callbacks
 
 
 def _ms(value: float | None) -> str:
