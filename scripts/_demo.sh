@@ -14,7 +14,7 @@ HASS_PID=""
 
 demo_py() { "$VENV/bin/python" "$ROOT/scripts/demo_setup.py" "$@"; }
 demo_const() {
-  "$VENV/bin/python" -c "import sys; sys.path.insert(0, '$ROOT/scripts'); import demo_dashboard as d; print(d.$1)"
+  "$VENV/bin/python" -c "import sys; sys.path.insert(0, '$ROOT/scripts'); import demo_site as d; print(d.$1)"
 }
 
 # Install requirements_test.txt (venv) and requirements_dev.txt, each only

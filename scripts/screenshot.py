@@ -20,8 +20,8 @@ import tempfile
 import time
 
 import aiohttp
-import demo_dashboard as demo
 import demo_setup as setup
+import demo_site as demo
 from playwright.async_api import (
     Page,
     TimeoutError as PlaywrightTimeoutError,
