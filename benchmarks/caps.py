@@ -20,7 +20,11 @@ import tracemalloc
 from typing import Any
 import uuid
 
-from custom_components.ixicare.pyixicare import parse_alerts_message, parse_heartbeat
+from custom_components.ixicare.pyixicare import (
+    AlertEvent,
+    parse_alerts_message,
+    parse_heartbeat,
+)
 from custom_components.ixicare.pyixicare.state import (
     MAX_ACTIVE_ALERTS,
     MAX_ACTIVE_ALERTS_PER_DEVICE,
@@ -52,6 +56,12 @@ FLOOD = 20_000
 TAIL = 1_000
 
 
+def alert_event(message: dict[str, Any]) -> AlertEvent:
+    event = parse_alerts_message(message)
+    assert isinstance(event, AlertEvent)
+    return event
+
+
 def alert_message(index: int, mac: str, status: str = "OPEN") -> dict[str, Any]:
     message = copy.deepcopy(ALERT)
     message["device"]["id"] = mac
@@ -65,7 +75,7 @@ def flood(messages: list[dict[str, Any]]) -> tuple[SiteState, dict[str, Any]]:
     heartbeat = copy.deepcopy(HEARTBEAT)
     state.apply_heartbeat(parse_heartbeat(heartbeat))
     for message in messages:
-        state.apply_alert(parse_alerts_message(message), time.time())
+        state.apply_alert(alert_event(message), time.time())
     return state, heartbeat
 
 
@@ -74,7 +84,7 @@ def run(name: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
     state, heartbeat = flood(messages[:-TAIL])
     start = time.perf_counter()
     for message in messages[-TAIL:]:
-        state.apply_alert(parse_alerts_message(message), time.time())
+        state.apply_alert(alert_event(message), time.time())
     per_alert = (time.perf_counter() - start) / TAIL * 1e6
     start = time.perf_counter()
     for i in range(TAIL):
