@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .model import SimDevice
 from .scenario import Scenario
-from .server import IxicareSimulator, SimDevice
+from .server import IxicareSimulator
 
 __all__ = ["IxicareSimulator", "Scenario", "SimDevice"]

@@ -11,8 +11,9 @@ import signal
 import ssl
 import sys
 
+from .model import DEFAULT_SITE, DEFAULT_TOKEN, is_loopback, site_key
 from .scenario import Scenario
-from .server import DEFAULT_SITE, DEFAULT_TOKEN, IxicareSimulator, is_loopback, site_key
+from .server import IxicareSimulator
 
 _LOGGER = logging.getLogger(__package__ or "ixicare_simulator")
 

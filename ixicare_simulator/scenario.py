@@ -16,15 +16,15 @@ import logging
 import random
 from typing import Any, Final, Literal
 
-from .server import (
+from .model import (
     ALERT_TYPES,
     COMMON_ZONES,
     FINAL_STATUSES,
     MODEL_IXI_PRO,
     OUTDOOR_CENTER,
-    IxicareSimulator,
     SimDevice,
 )
+from .server import IxicareSimulator
 
 _LOGGER = logging.getLogger(__name__)
 

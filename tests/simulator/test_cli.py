@@ -16,7 +16,7 @@ import trustme
 
 from ixicare_simulator import IxicareSimulator
 from ixicare_simulator.__main__ import build_parser, main, parse_site, run
-from ixicare_simulator.server import DEFAULT_SITE, DEFAULT_TOKEN
+from ixicare_simulator.model import DEFAULT_SITE, DEFAULT_TOKEN
 
 from .common import SITE, TOKEN, SimClient
 

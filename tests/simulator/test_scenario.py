@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ixicare_simulator import IxicareSimulator, Scenario, SimDevice
-from ixicare_simulator.server import OUTDOOR_CENTER
+from ixicare_simulator.model import OUTDOOR_CENTER
 
 from .common import SITE, TOKEN, running
 from .conftest import ClientFactory

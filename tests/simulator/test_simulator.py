@@ -13,8 +13,8 @@ import pytest
 import socketio
 import trustme
 
-from ixicare_simulator import IxicareSimulator, SimDevice, server
-from ixicare_simulator.server import (
+from ixicare_simulator import IxicareSimulator, SimDevice, transport as server
+from ixicare_simulator.model import (
     NIL_UUID,
     _js_numbers,
     is_loopback,
