@@ -158,6 +158,8 @@ class IxicareSimulator(
         self.restart_count += 1
 
     async def _stop_server(self) -> None:
+        if self._listener is not None:
+            await _stop_accepting(self._listener)
         await self._cancel(self._tasks)
         sio, runner, listener = self._sio, self._runner, self._listener
         self._sio = None
@@ -187,3 +189,19 @@ class IxicareSimulator(
             site.sids.clear()
         if runner is not None:
             _LOGGER.info("ixicare simulator stopped")
+
+
+async def _stop_accepting(listener: asyncio.Server) -> None:
+    """Stop taking new connections, and let those already taken be set up.
+
+    `asyncio.Server.close()` while an accepted connection still waits for its
+    transport fails an assertion inside asyncio (CPython gh-109564, open), which
+    the event loop reports as an error in debug mode, as in Home Assistant's
+    tests. So the listening sockets stop being read first, and the loop gets a
+    few turns to finish what it accepted before `close()` comes.
+    """
+    loop = asyncio.get_running_loop()
+    for sock in listener.sockets:
+        loop.remove_reader(sock.fileno())
+    for _ in range(3):
+        await asyncio.sleep(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from typing import Any
@@ -994,3 +995,38 @@ async def test_tls_request_in_the_handshake_flight(socket_enabled: None) -> None
             await writer.wait_closed()
     finally:
         await sim.stop()
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_a_connection_while_stopping_is_no_error(
+    socket_enabled: None, turns: int
+) -> None:
+    """A client that connects as the server stops causes no asyncio error.
+
+    `asyncio.Server.close()` between the accept and the transport's set-up
+    fails an assertion inside asyncio (CPython gh-109564), reported as an
+    error in debug mode; the simulator stops accepting first.
+    """
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    debug = loop.get_debug()
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    loop.set_debug(True)
+    simulator = IxicareSimulator(sites={SITE: TOKEN})
+    await simulator.start()
+    try:
+        connecting = asyncio.ensure_future(
+            asyncio.open_connection("127.0.0.1", simulator.port)
+        )
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await simulator.stop()
+        with contextlib.suppress(OSError):
+            _reader, writer = await connecting
+            writer.close()
+        await asyncio.sleep(0.05)
+    finally:
+        loop.set_exception_handler(previous)
+        loop.set_debug(debug)
+    assert [c.get("message") for c in errors] == []
