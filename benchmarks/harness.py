@@ -230,7 +230,7 @@ async def baseline(
     counter = Counter()
     kwargs: dict[str, Any] = {}
     if orjson_packets:
-        from custom_components.ixicare.pyixicare.client import _OrjsonPacket
+        from custom_components.ixicare.pyixicare.transport import _OrjsonPacket
 
         kwargs["serializer"] = _OrjsonPacket
     sio = socketio.AsyncClient(reconnection=False, **kwargs)
