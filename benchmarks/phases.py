@@ -37,7 +37,7 @@ async def baseline(
     counter = Counter()
     kwargs: dict[str, Any] = {}
     if orjson_packets:
-        from custom_components.ixicare.pyixicare.client import _OrjsonPacket
+        from custom_components.ixicare.pyixicare.transport import _OrjsonPacket
 
         kwargs["serializer"] = _OrjsonPacket
     sio = socketio.AsyncClient(reconnection=False, **kwargs)
@@ -143,7 +143,7 @@ class Column:
         """The throughput again with python-socketio's stock receive path.
 
         The path the client falls back to where the installed python-socketio
-        or python-engineio lack the fast path's hooks (pyixicare/client.py).
+        or python-engineio lack the fast path's hooks (pyixicare/transport.py).
         """
         self.result["fast_path"] = client.fast_path
         await self._reconnect(client, fast_path=False)

@@ -32,9 +32,12 @@ from custom_components.ixicare.pyixicare import (
     IxicareNotConnectedError,
     IxicareTLSError,
     UpdateResult,
-    client as client_module,
+    transport as client_module,
 )
-from custom_components.ixicare.pyixicare.client import INVALID_FRAME_EVENT, _OrjsonCodec
+from custom_components.ixicare.pyixicare.transport import (
+    INVALID_FRAME_EVENT,
+    _OrjsonCodec,
+)
 from ixicare_simulator import IxicareSimulator
 
 from ..conftest import OTHER_SITE, SITE_UUID, TOKEN

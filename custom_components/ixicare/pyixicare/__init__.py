@@ -1,12 +1,6 @@
 """ixicare protocol client: models, parser and socket.io session (no Home Assistant)."""
 
-from .client import (
-    DEFAULT_NAMESPACE,
-    DEFAULT_SOCKETIO_PATH,
-    Backoff,
-    ClientStats,
-    IxicareClient,
-)
+from .client import IxicareClient
 from .exceptions import (
     IxicareAuthError,
     IxicareCommandTimeoutError,
@@ -35,6 +29,8 @@ from .models import (
     User,
 )
 from .parser import normalize_mac, parse_alerts_message, parse_heartbeat
+from .session import Backoff, ClientStats
+from .transport import DEFAULT_NAMESPACE, DEFAULT_SOCKETIO_PATH
 
 __all__ = [
     "DEFAULT_NAMESPACE",
