@@ -18,6 +18,7 @@ from .const import CONNECT_TIMEOUT, DOMAIN, LOGGER, STORAGE_VERSION
 from .coordinator import IxicareCoordinator
 from .pyixicare import IxicareAuthError, IxicareConnectionError
 from .services import async_setup_services
+from .storage import store_key
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -135,7 +136,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> 
     """Delete what the site stored (its residents' data) and its repair issues."""
     # The coordinator's store, by its key (the entry is unloaded by now).
     await Store[dict[str, object]](
-        hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        hass, STORAGE_VERSION, store_key(entry.entry_id)
     ).async_remove()
     _TLS_WARNED.discard(entry.entry_id)
     for issue in (

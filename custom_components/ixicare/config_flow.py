@@ -37,14 +37,14 @@ from .const import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_DEVICES,
-    DEFAULT_NAMESPACE,
-    DEFAULT_SOCKETIO_PATH,
     DEFAULT_UNAVAILABLE_AFTER,
     DEFAULT_URL,
     DOMAIN,
     LOGGER,
 )
 from .pyixicare import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_SOCKETIO_PATH,
     IxicareAuthError,
     IxicareClient,
     IxicareConnectionError,

@@ -35,7 +35,7 @@ from .pyixicare import (
 
 if TYPE_CHECKING:
     from .coordinator import IxicareCoordinator
-    from .pyixicare.state import TrackedAlert
+    from .pyixicare.tracked import TrackedAlert
 
 ATTR_DEVICE_ID = "device_id"
 
@@ -181,7 +181,7 @@ async def _async_dismiss(call: ServiceCall) -> ServiceResponse:
     coordinator.async_dismiss_alert(alert)
     return {
         ATTR_ALERT_ID: alert.alert_id,
-        ATTR_ACTION: TRANSITION_DISMISSED,
+        ATTR_ACTION: TRANSITION_DISMISSED.value,
         ATTR_RESULT: "SUCCESS",
     }
 

@@ -29,10 +29,10 @@ from custom_components.ixicare.pyixicare.parser import (
     MAX_TEXT_LENGTH,
     clean_text,
 )
-from custom_components.ixicare.pyixicare.state import (
-    RAISED,
+from custom_components.ixicare.const import TRANSITION_RAISED as RAISED
+from custom_components.ixicare.pyixicare.state import SiteState
+from custom_components.ixicare.pyixicare.tracked import (
     STATUS_TRANSITIONS,
-    SiteState,
     TrackedAlert,
     TrackedDevice,
 )
