@@ -83,7 +83,9 @@ async def async_setup_entry(
     if not HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    coordinator.async_release_announcements()
+    # Announce alert transitions from now on (those of the set-up and of Home
+    # Assistant's start go out once it has started; see `announce.py`).
+    coordinator.announcer.async_release()
     return SETUP_ENTRY_DONE  # None from 2026.11, True before (compat.py)
 
 

@@ -1,32 +1,25 @@
 """The site coordinator: owns one site's client, state and availability.
 
-A message goes from the client's callback to `SiteState` (what changed), then
-to the subscriptions (the entities that show a changed part) and the
-announcer (alert transitions). The other jobs live beside it: the store
-(`storage.py`), counters, warnings and repair issues (`issues.py`), the
-device registry (`devices.py`) and the listeners (`subscriptions.py`).
+A message goes from the client's callback to `SiteState`, then to the
+subscriptions (the entities that show a changed part) and the announcer.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 import time
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_call_later
 
 from .announce import Announcer
+from .connection import create_client
 from .const import (
     CONF_COMMAND_TIMEOUT,
     CONF_IDLE_TIMEOUT,
     CONF_MAX_DEVICES,
-    CONF_NAMESPACE,
     CONF_SITE_UUID,
-    CONF_SOCKETIO_PATH,
     CONF_UNAVAILABLE_AFTER,
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
@@ -36,37 +29,22 @@ from .const import (
 )
 from .devices import SiteDevices
 from .issues import MessageStats, SiteIssues
-from .pyixicare import (
-    DEFAULT_NAMESPACE,
-    DEFAULT_SOCKETIO_PATH,
-    AlertAction,
-    AlertEvent,
-    AlertStatus,
-    AlertUpdateResponse,
-    ConnectionState,
-    HeartbeatEvent,
-    IxicareClient,
-    UpdateResult,
-)
+from .pyixicare import AlertEvent, AlertUpdateResponse, ConnectionState, HeartbeatEvent
 from .pyixicare.state import SiteState, Update
-from .pyixicare.tracked import AlertTransition, TrackedAlert, TrackedDevice
+from .pyixicare.tracked import AlertTransition, TrackedDevice
 from .storage import SiteStore
-from .subscriptions import Kind, Subscriptions
+from .subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from . import IxicareConfigEntry
 
-# Known devices handed to a platform per event-loop iteration at set-up: Home
-# Assistant adds the entities of one call without yielding, and thousands of
-# devices in one go would block the loop for seconds.
-DEVICES_PER_ITERATION = 10
-# ... and for at most this long: each platform hands its own devices over, and
-# Home Assistant finishes adding their entities in the next iteration.
-SETUP_SLICE = 0.002
-
 
 class IxicareCoordinator:
     """Keeps the session of one site and fans its messages out to entities."""
+
+    # Made after the client and the announcer, whose callbacks use them.
+    issues: SiteIssues
+    storage: SiteStore
 
     def __init__(self, hass: HomeAssistant, entry: IxicareConfigEntry) -> None:
         """Set up from the config entry; `async_start` connects."""
@@ -83,15 +61,9 @@ class IxicareCoordinator:
         self.state = SiteState(
             max_devices=options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES)
         )
-        self.client = IxicareClient(
-            async_get_clientsession(
-                hass, verify_ssl=entry.data.get(CONF_VERIFY_SSL, True)
-            ),
-            url=entry.data[CONF_URL],
-            site_uuid=self.site_uuid,
-            token=entry.data[CONF_TOKEN],
-            socketio_path=entry.data.get(CONF_SOCKETIO_PATH, DEFAULT_SOCKETIO_PATH),
-            namespace=entry.data.get(CONF_NAMESPACE, DEFAULT_NAMESPACE),
+        self.client = create_client(
+            hass,
+            entry.data,
             on_alert=self._handle_alert,
             on_heartbeat=self._handle_heartbeat,
             on_state=self._handle_state,
@@ -103,6 +75,7 @@ class IxicareCoordinator:
         self.stats = MessageStats(self.client.stats)
         self.issues = SiteIssues(hass, entry, self.site_uuid, self.state, self.stats)
         self.devices = SiteDevices(hass, entry, self.state)
+        self.mac_of = self.devices.mac_of
         self.subscriptions = Subscriptions()
         self._unavailable_timer: CALLBACK_TYPE | None = None
         self._outdoor_announced: set[str] = set()
@@ -122,8 +95,6 @@ class IxicareCoordinator:
         self._schedule_save = self.storage.schedule_save
         self._shut_down = False
 
-    # -- life cycle -----------------------------------------------------------
-
     async def async_load(self) -> None:
         """Restore the devices and alerts stored before the last restart."""
         await self.storage.async_load()
@@ -133,15 +104,6 @@ class IxicareCoordinator:
         """Connect once (raising on failure) and keep the session alive."""
         await self.client.connect(timeout)
         self.client.start()
-
-    @callback
-    def async_release_announcements(self) -> None:
-        """Announce alert transitions from now on (the platforms are set up).
-
-        Those of the set-up and of Home Assistant's start go out once it has
-        started; see `announce.py`.
-        """
-        self.announcer.async_release()
 
     async def async_shutdown(self) -> None:
         """Close the session and write what we know (once)."""
@@ -158,36 +120,14 @@ class IxicareCoordinator:
     async def async_add_new_device_listener(
         self, listener: Callable[[TrackedDevice], None]
     ) -> CALLBACK_TYPE:
-        """Call `listener` for each known device now and each new one later.
-
-        The known devices are handed over at most DEVICES_PER_ITERATION, and
-        at most SETUP_SLICE seconds, at a time, letting the event loop run in
-        between: adding a device's entities costs more as the registries grow.
-        """
-        unsubscribe = self.subscriptions.subscribe(Kind.NEW_DEVICE, listener)
-        handed = 0
-        slice_start = time.monotonic()
-        for device in list(self.state.devices.values()):
-            if handed == DEVICES_PER_ITERATION or (
-                time.monotonic() - slice_start >= SETUP_SLICE
-            ):
-                await asyncio.sleep(0)
-                handed = 0
-                slice_start = time.monotonic()
-            # Skip a device the user removed meanwhile.
-            if self.state.devices.get(device.mac) is device:
-                listener(device)
-                handed += 1
-        return unsubscribe
-
-    def mac_of(self, device_id: str) -> str | None:
-        """Return the MAC address of one of the site's Home Assistant devices."""
-        return self.devices.mac_of(device_id)
-
-    # -- message handling (synchronous, in arrival order) -------------------------
+        """Call `listener` for each known device now and each new one later."""
+        return await self.subscriptions.async_add_new_device_listener(
+            listener, self.state.devices
+        )
 
     @callback
     def _handle_heartbeat(self, event: HeartbeatEvent) -> None:
+        # Messages are handled synchronously, in the order they arrived.
         if event.dropped:
             self.issues.dropped("heartbeats", event.dropped)
         self._apply(self.state.apply_heartbeat(event), event.device.mac)
@@ -202,29 +142,14 @@ class IxicareCoordinator:
     def _handle_response(self, response: AlertUpdateResponse) -> None:
         # The answer is all the protocol promises after a command: apply a
         # SUCCESS at once (an echo of the new status, if any, changes nothing).
-        if response.result is UpdateResult.SUCCESS:
-            status = (
-                AlertStatus.ACCEPTED
-                if response.action is AlertAction.ACCEPT
-                else AlertStatus.RESOLVED
-            )
-            self._apply_local(
+        if (status := response.confirmed_status) is not None:
+            self.async_apply_local(
                 self.state.apply_status(response.alert_id, status, time.time())
             )
 
     @callback
-    def async_dismiss_alert(self, alert: TrackedAlert) -> None:
-        """End an alert in Home Assistant only (the server has forgotten it)."""
-        LOGGER.info(
-            "ixicare alert %s of site %s dismissed in Home Assistant",
-            alert.alert_id,
-            self.site_uuid,
-        )
-        self._apply_local(self.state.dismiss(alert.alert_id, time.time()))
-
-    @callback
-    def _apply_local(self, update: Update) -> None:
-        """Apply a change that comes from this side, not from a message."""
+    def async_apply_local(self, update: Update) -> None:
+        """Apply a change that comes from this side (an answer, a dismissal)."""
         if update.device is not None and update.transitions:
             if not update.listed:
                 self._announce(update.device, update.transitions)
@@ -270,8 +195,6 @@ class IxicareCoordinator:
         self.stats.transitions += len(transitions)
         self.announcer.announce(device, transitions)
         self.subscriptions.site_changed()
-
-    # -- connection ---------------------------------------------------------------
 
     @callback
     def _handle_state(self, state: ConnectionState) -> None:

@@ -9,8 +9,10 @@ kept under the key `SITE_KEY`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from enum import IntEnum
+import time
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, callback
@@ -19,6 +21,13 @@ from .pyixicare.state import CHANGED_ALL
 from .pyixicare.tracked import AlertTransition, TrackedDevice
 
 SITE_KEY = ""
+# Known devices handed to a platform per event-loop iteration at set-up: Home
+# Assistant adds the entities of one call without yielding, and thousands of
+# devices in one go would block the loop for seconds.
+DEVICES_PER_ITERATION = 10
+# ... and for at most this long: each platform hands its own devices over, and
+# Home Assistant finishes adding their entities in the next iteration.
+SETUP_SLICE = 0.002
 
 
 class Kind(IntEnum):
@@ -53,6 +62,33 @@ class Subscriptions:
         listeners = self._by_kind[kind].setdefault(key, [])
         listeners.append(entry)
         return _Unsubscribe(listeners, entry)
+
+    async def async_add_new_device_listener(
+        self,
+        listener: Callable[[TrackedDevice], None],
+        devices: dict[str, TrackedDevice],
+    ) -> CALLBACK_TYPE:
+        """Call `listener` for each of `devices` now and each new one later.
+
+        The known devices are handed over at most DEVICES_PER_ITERATION, and
+        at most SETUP_SLICE seconds, at a time, letting the event loop run in
+        between: adding a device's entities costs more as the registries grow.
+        """
+        unsubscribe = self.subscribe(Kind.NEW_DEVICE, listener)
+        handed = 0
+        slice_start = time.monotonic()
+        for device in list(devices.values()):
+            if handed == DEVICES_PER_ITERATION or (
+                time.monotonic() - slice_start >= SETUP_SLICE
+            ):
+                await asyncio.sleep(0)
+                handed = 0
+                slice_start = time.monotonic()
+            # Skip a device the user removed meanwhile.
+            if devices.get(device.mac) is device:
+                listener(device)
+                handed += 1
+        return unsubscribe
 
     def listeners(self, kind: Kind, key: str = SITE_KEY) -> list[Any]:
         """Return a copy of the listeners (they may unsubscribe while called)."""
