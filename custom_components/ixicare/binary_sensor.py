@@ -85,6 +85,12 @@ CONNECTION_DESCRIPTION = IxicareBinarySensorEntityDescription[IxicareCoordinator
     entity_category=EntityCategory.DIAGNOSTIC,
     value_fn=lambda coordinator: coordinator.client.connected,
     always_available=True,
+    of_site=True,
+)
+
+SENSORS: tuple[IxicareBinarySensorEntityDescription[Any], ...] = (
+    CONNECTION_DESCRIPTION,
+    *ALERT_SENSORS,
 )
 
 
@@ -94,13 +100,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the connection sensor and the alert sensors of each device."""
-    await async_setup_entities(
-        entry,
-        async_add_entities,
-        IxicareBinarySensor,
-        ALERT_SENSORS,
-        site_descriptions=(CONNECTION_DESCRIPTION,),
-    )
+    await async_setup_entities(entry, async_add_entities, IxicareBinarySensor, SENSORS)
 
 
 class IxicareBinarySensor(IxicareEntity, BinarySensorEntity):

@@ -34,6 +34,7 @@ TRACKERS: tuple[IxicareTrackerEntityDescription, ...] = (
         translation_key="location",
         value_fn=lambda device: device.outdoor,
         shows=CHANGED_LOCATION,
+        exists_fn=lambda device: device.outdoor is not None,
     ),
 )
 
@@ -44,13 +45,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create a tracker for each device once its first outdoor position arrives."""
-    await async_setup_entities(
-        entry,
-        async_add_entities,
-        IxicareTracker,
-        TRACKERS,
-        wanted=lambda device: device.outdoor is not None,
-    )
+    await async_setup_entities(entry, async_add_entities, IxicareTracker, TRACKERS)
 
 
 class IxicareTracker(IxicareEntity, TrackerEntity):

@@ -8,7 +8,7 @@ they, or the availability, changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,10 @@ class IxicareEntityDescription[T](EntityDescription):
     # The parts of the device value_fn and attrs_fn read (CHANGED_* bits): a
     # message that changes none of them does not ask the entity.
     shows: int = CHANGED_ALL
+    # An entity of the site: its functions read the coordinator, not a device.
+    of_site: bool = False
+    # Whether a device has the entity yet (a tracker waits for a position).
+    exists_fn: Callable[[T], bool] = lambda _subject: True
 
 
 class IxicareEntity(Entity):
@@ -109,32 +113,32 @@ async def async_setup_entities[E: IxicareEntity](
     entry: IxicareConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     entity_class: Callable[..., E],
-    device_descriptions: Iterable[IxicareEntityDescription[TrackedDevice]],
-    *,
-    site_descriptions: tuple[IxicareEntityDescription[IxicareCoordinator], ...] = (),
-    wanted: Callable[[TrackedDevice], bool] = lambda _device: True,
+    descriptions: tuple[IxicareEntityDescription[Any], ...],
 ) -> None:
     """Add a platform's site entities, and those of each device, now and later.
 
-    `wanted` may hold a device back until it has what the entities show (the
-    GPS tracker waits for the first outdoor position). A device the user
-    removed gets its entities again when a new message names it.
+    A description's `exists_fn` may hold a device back until it has what the
+    entity shows (the GPS tracker waits for the first outdoor position). A
+    device the user removed gets its entities again when a new message names it.
     """
     coordinator = entry.runtime_data.coordinator
-    if site_descriptions:
-        async_add_entities(entity_class(coordinator, d) for d in site_descriptions)
-    device_descriptions = tuple(device_descriptions)
+    if site := [entity_class(coordinator, d) for d in descriptions if d.of_site]:
+        async_add_entities(site)
+    device_descriptions = [d for d in descriptions if not d.of_site]
     known: set[str] = set()
 
     @callback
     def add_device(device: TrackedDevice) -> None:
-        if device.mac in known or not wanted(device):
+        if device.mac in known:
             return
-        known.add(device.mac)
-        async_add_entities(
+        entities = [
             entity_class(coordinator, description, device)
             for description in device_descriptions
-        )
+            if description.exists_fn(device)
+        ]
+        if entities:
+            known.add(device.mac)
+            async_add_entities(entities)
 
     entry.async_on_unload(await coordinator.async_add_new_device_listener(add_device))
     entry.async_on_unload(

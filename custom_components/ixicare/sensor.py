@@ -88,6 +88,14 @@ class IxicareSensorEntityDescription[T](
     """Describes a sensor of a device or of the site."""
 
 
+ACTIVE_ALERTS_DESCRIPTION = IxicareSensorEntityDescription[IxicareCoordinator](
+    key="active_alerts",
+    translation_key="active_alerts",
+    state_class=SensorStateClass.MEASUREMENT,
+    value_fn=lambda coordinator: len(coordinator.state.alerts),
+    of_site=True,
+)
+
 DEVICE_SENSORS: tuple[IxicareSensorEntityDescription[TrackedDevice], ...] = (
     IxicareSensorEntityDescription(
         key="battery",
@@ -141,29 +149,10 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription[TrackedDevice], ...] = (
     ),
 )
 
-SITE_SENSORS: tuple[IxicareSensorEntityDescription[IxicareCoordinator], ...] = (
-    IxicareSensorEntityDescription(
-        key="active_alerts",
-        translation_key="active_alerts",
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda coordinator: len(coordinator.state.alerts),
-    ),
+SENSORS: tuple[IxicareSensorEntityDescription[Any], ...] = (
+    ACTIVE_ALERTS_DESCRIPTION,
+    *DEVICE_SENSORS,
 )
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: IxicareConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up the sensors of the site and of each device, now and later."""
-    await async_setup_entities(
-        entry,
-        async_add_entities,
-        IxicareSensor,
-        DEVICE_SENSORS,
-        site_descriptions=SITE_SENSORS,
-    )
 
 
 class IxicareSensor(IxicareEntity, SensorEntity):
@@ -175,3 +164,12 @@ class IxicareSensor(IxicareEntity, SensorEntity):
     def native_value(self) -> StateType | datetime:
         """Return the state."""
         return self._value()  # type: ignore[no-any-return]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: IxicareConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the sensors of the site and of each device, now and later."""
+    await async_setup_entities(entry, async_add_entities, IxicareSensor, SENSORS)

@@ -10,6 +10,8 @@ from typing import Any
 from .exceptions import IxicareParseError
 from .models import normalize_type
 
+type Bounds = tuple[float, float]
+
 # Required ids (an alert id) longer than this are rejected.
 MAX_ID_LENGTH = 128
 # Side text (names, zones, floors, phone numbers, zone and user ids) is cut to this.
@@ -150,16 +152,17 @@ def side_text(
     return None
 
 
+# The ranges of side numbers (low, high).
+PERCENT = (0.0, 100.0)
+LATITUDE = (-90.0, 90.0)
+LONGITUDE = (-180.0, 180.0)
+
+
 def side_number(
-    obj: Mapping[str, Any],
-    key: str,
-    path: str,
-    dropped: list[str],
-    *,
-    low: float,
-    high: float,
+    obj: Mapping[str, Any], key: str, path: str, dropped: list[str], bounds: Bounds
 ) -> float | None:
-    """Return a side number within [low, high]; list it as dropped otherwise."""
+    """Return a side number within `bounds`; list it as dropped otherwise."""
+    low, high = bounds
     if key in obj:
         number = finite_number(obj[key])
         if number is not None and low <= number <= high:

@@ -46,11 +46,14 @@ from typing import Any
 from .exceptions import IxicareParseError
 from .fields import (
     FUTURE_TOLERANCE,
+    LATITUDE,
+    LONGITUDE,
     MAX_ENUM_LENGTH,
     MAX_ERROR_LENGTH,
     MAX_ID_LENGTH,
     MAX_TEXT_LENGTH,
     MIN_EPOCH,
+    PERCENT,
     as_obj,
     clean_text,
     enum_field,
@@ -134,9 +137,7 @@ def _device(payload: Mapping[str, Any], dropped: list[str], now: float) -> Devic
     mac = mac_field(device, "id", "device")
     return DeviceData(
         mac=mac,
-        battery_level=side_number(
-            device, "battery_level", "device", dropped, low=0.0, high=100.0
-        ),
+        battery_level=side_number(device, "battery_level", "device", dropped, PERCENT),
         last_update=side_epoch(device, "last_update", "device", dropped, now),
         phone_number=side_text(
             device, "phone_number", "device", dropped, expected=False
@@ -165,8 +166,8 @@ def _outdoor(value: Any, dropped: list[str], now: float) -> OutdoorLocation | No
     if not is_obj(value):
         dropped.append(path)
         return None
-    latitude = side_number(value, "latitude", path, dropped, low=-90.0, high=90.0)
-    longitude = side_number(value, "longitude", path, dropped, low=-180.0, high=180.0)
+    latitude = side_number(value, "latitude", path, dropped, LATITUDE)
+    longitude = side_number(value, "longitude", path, dropped, LONGITUDE)
     last_update = side_epoch(value, "last_update", path, dropped, now, expected=False)
     if latitude is None or longitude is None:
         return None
