@@ -15,9 +15,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.ixicare as integration
-from custom_components.ixicare import compat, coordinator as coordinator_module
+from custom_components.ixicare import compat, subscriptions as coordinator_module
 from custom_components.ixicare.const import DOMAIN, STORAGE_VERSION
-from custom_components.ixicare.coordinator import DEVICES_PER_ITERATION
+from custom_components.ixicare.subscriptions import DEVICES_PER_ITERATION
 from ixicare_simulator import IxicareSimulator
 
 from .conftest import SITE_UUID

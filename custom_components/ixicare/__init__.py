@@ -18,6 +18,7 @@ from .const import CONNECT_TIMEOUT, DOMAIN, LOGGER, STORAGE_VERSION
 from .coordinator import IxicareCoordinator
 from .pyixicare import IxicareAuthError, IxicareConnectionError
 from .services import async_setup_services
+from .storage import store_key
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -82,7 +83,9 @@ async def async_setup_entry(
     if not HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    coordinator.async_release_announcements()
+    # Announce alert transitions from now on (those of the set-up and of Home
+    # Assistant's start go out once it has started; see `announce.py`).
+    coordinator.announcer.async_release()
     return SETUP_ENTRY_DONE  # None from 2026.11, True before (compat.py)
 
 
@@ -135,7 +138,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: IxicareConfigEntry) -> 
     """Delete what the site stored (its residents' data) and its repair issues."""
     # The coordinator's store, by its key (the entry is unloaded by now).
     await Store[dict[str, object]](
-        hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        hass, STORAGE_VERSION, store_key(entry.entry_id)
     ).async_remove()
     _TLS_WARNED.discard(entry.entry_id)
     for issue in (

@@ -43,7 +43,8 @@ from .const import (
     EVENT_ALERT,
     LOGGER,
 )
-from .pyixicare.state import AlertTransition, SiteState, TrackedDevice
+from .pyixicare.state import SiteState
+from .pyixicare.tracked import AlertTransition, TrackedDevice
 
 type TransitionHandler = Callable[[TrackedDevice, AlertTransition], None]
 
@@ -206,7 +207,7 @@ class Announcer:
             ATTR_SITE_UUID: self._site_uuid,
             "device_id": device_id,
             ATTR_MAC: device.mac,
-            ATTR_TRANSITION: transition.transition,
+            ATTR_TRANSITION: transition.transition.value,
             ATTR_ALERT_ID: alert.alert_id,
             ATTR_ALERT_TYPE: transition.type_name,
             ATTR_PREVIOUS_TYPE: transition.previous_type,

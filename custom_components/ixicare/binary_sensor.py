@@ -23,40 +23,74 @@ from .const import (
     ATTR_RESIDENT,
     ATTR_STATUS,
 )
-from .entity import IxicareDeviceEntity, IxicareSiteEntity, async_setup_device_entities
+from .coordinator import IxicareCoordinator
+from .entity import IxicareEntity, IxicareEntityDescription, async_setup_entities
 from .pyixicare import AlertType
-from .pyixicare.state import CHANGED_ALERTS, CHANGED_RESIDENT, TrackedAlert
+from .pyixicare.state import CHANGED_ALERTS, CHANGED_RESIDENT
+from .pyixicare.tracked import TrackedDevice
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class IxicareAlertBinarySensorEntityDescription(BinarySensorEntityDescription):
-    """Describes the binary sensor of one alert type."""
+class IxicareBinarySensorEntityDescription[T](
+    BinarySensorEntityDescription, IxicareEntityDescription[T]
+):
+    """Describes a binary sensor of a device or of the site (on: `value_fn`)."""
 
-    alert_type: AlertType
+    # The connection is always known: its sensor is available while offline.
+    always_available: bool = False
 
 
-ALERT_SENSORS: tuple[IxicareAlertBinarySensorEntityDescription, ...] = tuple(
-    IxicareAlertBinarySensorEntityDescription(
+def _alert_attributes(
+    device: TrackedDevice, alert_type: AlertType
+) -> dict[str, Any] | None:
+    """Return the id, type, status, time and resident of the alert shown."""
+    if (alert := device.alert_of_type(alert_type)) is None:
+        return None
+    return {
+        ATTR_ALERT_ID: alert.alert_id,
+        # Lets templates (the blueprints) find the alerts of a type.
+        ATTR_ALERT_TYPE: alert.type_name,
+        ATTR_STATUS: alert.status.value,
+        ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
+        ATTR_RESIDENT: alert.resident or device.resident,
+    }
+
+
+def _alert_sensor(
+    alert_type: AlertType,
+) -> IxicareBinarySensorEntityDescription[TrackedDevice]:
+    """Describe the sensor that is on while an alert of `alert_type` is active."""
+    return IxicareBinarySensorEntityDescription(
         key=alert_type.value.lower(),
         translation_key=alert_type.value.lower(),
         device_class=BinarySensorDeviceClass.SAFETY,
-        alert_type=alert_type,
+        value_fn=lambda device: device.alert_of_type(alert_type) is not None,
+        attrs_fn=lambda device: _alert_attributes(device, alert_type),
+        shows=CHANGED_ALERTS | CHANGED_RESIDENT,
     )
-    for alert_type in (
-        AlertType.MAN_DOWN,
-        AlertType.GEOFENCING,
-        AlertType.PANIC_BUTTON,
-        AlertType.CRITICAL_BATTERY,
-    )
+
+
+ALERT_SENSORS: tuple[IxicareBinarySensorEntityDescription[TrackedDevice], ...] = tuple(
+    _alert_sensor(alert_type)
+    for alert_type in AlertType
+    if alert_type is not AlertType.UNKNOWN
 )
 
-CONNECTION_DESCRIPTION = BinarySensorEntityDescription(
+CONNECTION_DESCRIPTION = IxicareBinarySensorEntityDescription[IxicareCoordinator](
     key="connection",
     translation_key="connection",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
+    value_fn=lambda coordinator: coordinator.client.connected,
+    always_available=True,
+    of_site=True,
+)
+
+SENSORS: tuple[IxicareBinarySensorEntityDescription[Any], ...] = (
+    CONNECTION_DESCRIPTION,
+    *ALERT_SENSORS,
 )
 
 
@@ -66,69 +100,20 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the connection sensor and the alert sensors of each device."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(
-        [IxicareConnectionBinarySensor(coordinator, CONNECTION_DESCRIPTION)]
-    )
-    await async_setup_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: (
-            IxicareAlertBinarySensor(coordinator, device, description)
-            for description in ALERT_SENSORS
-        ),
-    )
+    await async_setup_entities(entry, async_add_entities, IxicareBinarySensor, SENSORS)
 
 
-class IxicareAlertBinarySensor(IxicareDeviceEntity, BinarySensorEntity):
-    """On while an alert of one type is open or accepted on the device."""
+class IxicareBinarySensor(IxicareEntity, BinarySensorEntity):
+    """An alert of one type on a device, or the site's connection."""
 
-    entity_description: IxicareAlertBinarySensorEntityDescription
-    _shows = CHANGED_ALERTS | CHANGED_RESIDENT
-
-    def _alert(self) -> TrackedAlert | None:
-        alert_type = self.entity_description.alert_type
-        alerts = [a for a in self.device.alerts.values() if a.type is alert_type]
-        return min(alerts, key=lambda a: a.raised_at) if alerts else None
-
-    @property
-    def is_on(self) -> bool:
-        """Return True while such an alert is active."""
-        return self._alert() is not None
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the active alert's id, type, status, time and resident."""
-        if (alert := self._alert()) is None:
-            return None
-        return {
-            ATTR_ALERT_ID: alert.alert_id,
-            # Lets templates (the blueprints) find the alerts of a type.
-            ATTR_ALERT_TYPE: alert.type_name,
-            ATTR_STATUS: alert.status.value,
-            ATTR_RAISED_AT: dt_util.utc_from_timestamp(alert.raised_at).isoformat(),
-            ATTR_RESIDENT: alert.resident or self.device.resident,
-        }
-
-    def _state_key(self) -> tuple[Any, ...]:
-        alert = self._alert()
-        if alert is None:
-            return (None,)
-        return (alert.alert_id, alert.status, alert.resident or self.device.resident)
-
-
-class IxicareConnectionBinarySensor(IxicareSiteEntity, BinarySensorEntity):
-    """On while the socket.io session with the site is established."""
+    entity_description: IxicareBinarySensorEntityDescription[Any]
 
     @property
     def available(self) -> bool:
-        """The connection is always known."""
-        return True
+        """Return True while the site's data can be trusted."""
+        return self.entity_description.always_available or super().available
 
     @property
     def is_on(self) -> bool:
-        """Return True while connected."""
-        return self.coordinator.client.connected
-
-    def _state_key(self) -> tuple[Any, ...]:
-        return (self.is_on,)
+        """Return the state."""
+        return bool(self._value())

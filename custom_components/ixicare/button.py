@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
@@ -12,13 +11,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IxicareConfigEntry
 from .const import DOMAIN
-from .entity import (
-    IxicareDeviceEntity,
-    async_setup_device_entities,
-    default_device_name,
-)
+from .devices import default_device_name
+from .entity import IxicareEntity, IxicareEntityDescription, async_setup_entities
 from .pyixicare import AlertAction, AlertStatus
-from .pyixicare.state import TrackedAlert, TrackedDevice
+from .pyixicare.tracked import TrackedDevice
 from .services import async_send_command
 
 # Each press waits for the server's answer; presses of different buttons may
@@ -27,7 +23,9 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class IxicareButtonEntityDescription(ButtonEntityDescription):
+class IxicareButtonEntityDescription(
+    ButtonEntityDescription, IxicareEntityDescription[TrackedDevice]
+):
     """Describes a button that sends one action for the device's alert."""
 
     action: AlertAction
@@ -35,6 +33,8 @@ class IxicareButtonEntityDescription(ButtonEntityDescription):
     statuses: frozenset[AlertStatus]
     # The translation key of the error when no alert has one of them.
     nothing_to_do: str
+    # A button shows nothing of the device, only the site's availability.
+    shows: int = 0
 
 
 BUTTONS: tuple[IxicareButtonEntityDescription, ...] = (
@@ -55,57 +55,31 @@ BUTTONS: tuple[IxicareButtonEntityDescription, ...] = (
 )
 
 
-def target_alert(
-    device: TrackedDevice, statuses: frozenset[AlertStatus]
-) -> TrackedAlert | None:
-    """Return the device's most critical active alert with one of `statuses`.
-
-    The earliest among alerts of the same type, as the services choose.
-    """
-    alerts = [alert for alert in device.alerts.values() if alert.status in statuses]
-    if not alerts:
-        return None
-    return min(alerts, key=lambda alert: (alert.type.priority, alert.raised_at))
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: IxicareConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the buttons of each device, now and when devices appear."""
-    coordinator = entry.runtime_data.coordinator
-    await async_setup_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: (
-            IxicareAlertButton(coordinator, device, description)
-            for description in BUTTONS
-        ),
-    )
+    await async_setup_entities(entry, async_add_entities, IxicareAlertButton, BUTTONS)
 
 
-class IxicareAlertButton(IxicareDeviceEntity, ButtonEntity):
+class IxicareAlertButton(IxicareEntity, ButtonEntity):
     """Accept or resolve the most critical alert of a resident's device."""
 
     entity_description: IxicareButtonEntityDescription
-    # A button shows nothing of the device, only the site's availability.
-    _shows = 0
-
-    def _state_key(self) -> tuple[Any, ...]:
-        return ()
 
     async def async_press(self) -> None:
         """Send the action for the device's most critical alert it applies to."""
         description = self.entity_description
-        alert = target_alert(self.device, description.statuses)
-        if alert is None:
+        device = self.device
+        assert device is not None
+        if (alert := device.alert_to_act_on(description.statuses)) is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key=description.nothing_to_do,
                 translation_placeholders={
-                    "device": self.device.resident
-                    or default_device_name(self.device.mac)
+                    "device": device.resident or default_device_name(device.mac)
                 },
             )
         await async_send_command(self.coordinator, alert, description.action)

@@ -13,7 +13,6 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_NAME, CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorMode,
@@ -25,6 +24,7 @@ import voluptuous as vol
 
 from . import IxicareConfigEntry
 from .compat import OptionsFlowBase
+from .connection import create_client
 from .const import (
     CONF_COMMAND_TIMEOUT,
     CONF_IDLE_TIMEOUT,
@@ -37,16 +37,15 @@ from .const import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_DEVICES,
-    DEFAULT_NAMESPACE,
-    DEFAULT_SOCKETIO_PATH,
     DEFAULT_UNAVAILABLE_AFTER,
     DEFAULT_URL,
     DOMAIN,
     LOGGER,
 )
 from .pyixicare import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_SOCKETIO_PATH,
     IxicareAuthError,
-    IxicareClient,
     IxicareConnectionError,
     IxicareNamespaceError,
     IxicareTLSError,
@@ -125,14 +124,7 @@ def normalize_site_uuid(value: str) -> str | None:
 
 async def validate_connection(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
     """Connect once with `data`; raise IxicareAuthError or IxicareConnectionError."""
-    client = IxicareClient(
-        async_get_clientsession(hass, verify_ssl=data[CONF_VERIFY_SSL]),
-        url=data[CONF_URL],
-        site_uuid=data[CONF_SITE_UUID],
-        token=data[CONF_TOKEN],
-        socketio_path=data[CONF_SOCKETIO_PATH],
-        namespace=data[CONF_NAMESPACE],
-    )
+    client = create_client(hass, data)
     try:
         await client.connect(CONNECT_TIMEOUT)
     finally:

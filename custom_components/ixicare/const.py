@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from .pyixicare.tracked import Transition
+
 DOMAIN: Final = "ixicare"
 LOGGER = logging.getLogger(__package__)
 
@@ -17,8 +19,8 @@ CONF_IDLE_TIMEOUT: Final = "idle_timeout"
 CONF_MAX_DEVICES: Final = "max_devices"
 
 DEFAULT_URL: Final = "https://dx.svc.ixicare.com"
-DEFAULT_SOCKETIO_PATH: Final = "ws"
-DEFAULT_NAMESPACE: Final = "/"
+# The default socket.io path and namespace are pyixicare's (DEFAULT_SOCKETIO_PATH,
+# DEFAULT_NAMESPACE), imported from there.
 DEFAULT_UNAVAILABLE_AFTER: Final = 120
 DEFAULT_COMMAND_TIMEOUT: Final = 15
 DEFAULT_IDLE_TIMEOUT: Final = 900
@@ -51,23 +53,15 @@ ATTR_TIMESTAMP: Final = "timestamp"
 ATTR_SITE_UUID: Final = "site_uuid"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
-# Alert transitions: event entity event types, bus event `transition` values
-# and device trigger suffixes.
-TRANSITION_RAISED: Final = "raised"
-TRANSITION_ESCALATED: Final = "escalated"
-TRANSITION_ACCEPTED: Final = "accepted"
-TRANSITION_RESOLVED: Final = "resolved"
-TRANSITION_CANCELLED: Final = "cancelled"
-# Ended in Home Assistant by `ixicare.dismiss_alert`, not by the server.
-TRANSITION_DISMISSED: Final = "dismissed"
-TRANSITIONS: Final = (
-    TRANSITION_RAISED,
-    TRANSITION_ESCALATED,
-    TRANSITION_ACCEPTED,
-    TRANSITION_RESOLVED,
-    TRANSITION_CANCELLED,
-    TRANSITION_DISMISSED,
-)
+# Alert transitions (`Transition`, defined in pyixicare): event entity event
+# types, bus event `transition` values and device trigger suffixes.
+TRANSITION_RAISED: Final = Transition.RAISED
+TRANSITION_ESCALATED: Final = Transition.ESCALATED
+TRANSITION_ACCEPTED: Final = Transition.ACCEPTED
+TRANSITION_RESOLVED: Final = Transition.RESOLVED
+TRANSITION_CANCELLED: Final = Transition.CANCELLED
+TRANSITION_DISMISSED: Final = Transition.DISMISSED
+TRANSITIONS: Final = tuple(Transition)
 
 SERVICE_ACCEPT_ALERT: Final = "accept_alert"
 SERVICE_RESOLVE_ALERT: Final = "resolve_alert"

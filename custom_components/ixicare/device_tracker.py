@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from homeassistant.components.device_tracker import SourceType, TrackerEntity
+from homeassistant.components.device_tracker import (
+    SourceType,
+    TrackerEntity,
+    TrackerEntityDescription,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IxicareConfigEntry
-from .entity import IxicareDeviceEntity, async_setup_device_entities
+from .entity import IxicareEntity, IxicareEntityDescription, async_setup_entities
+from .pyixicare import OutdoorLocation
 from .pyixicare.state import CHANGED_LOCATION
+from .pyixicare.tracked import TrackedDevice
 
 PARALLEL_UPDATES = 0
 
-LOCATION_DESCRIPTION = EntityDescription(key="location", translation_key="location")
+
+@dataclass(frozen=True, kw_only=True)
+class IxicareTrackerEntityDescription(
+    TrackerEntityDescription, IxicareEntityDescription[TrackedDevice]
+):
+    """Describes the position of a device (`value_fn`: its OutdoorLocation)."""
+
+
+TRACKERS: tuple[IxicareTrackerEntityDescription, ...] = (
+    IxicareTrackerEntityDescription(
+        key="location",
+        translation_key="location",
+        value_fn=lambda device: device.outdoor,
+        shows=CHANGED_LOCATION,
+        exists_fn=lambda device: device.outdoor is not None,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -24,30 +45,25 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create a tracker for each device once its first outdoor position arrives."""
-    coordinator = entry.runtime_data.coordinator
-    await async_setup_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: [IxicareTracker(coordinator, device, LOCATION_DESCRIPTION)],
-        wanted=lambda device: device.outdoor is not None,
-    )
+    await async_setup_entities(entry, async_add_entities, IxicareTracker, TRACKERS)
 
 
-class IxicareTracker(IxicareDeviceEntity, TrackerEntity):
+class IxicareTracker(IxicareEntity, TrackerEntity):
     """The last outdoor GPS position of an IXI PRO."""
 
     _attr_source_type = SourceType.GPS
-    _shows = CHANGED_LOCATION
+    entity_description: IxicareTrackerEntityDescription
+
+    @property
+    def _position(self) -> OutdoorLocation | None:
+        return self._value()  # type: ignore[no-any-return]
 
     @property
     def latitude(self) -> float | None:
         """Return the latitude."""
-        return self.device.outdoor.latitude if self.device.outdoor else None
+        return position.latitude if (position := self._position) else None
 
     @property
     def longitude(self) -> float | None:
         """Return the longitude."""
-        return self.device.outdoor.longitude if self.device.outdoor else None
-
-    def _state_key(self) -> tuple[Any, ...]:
-        return (self.device.outdoor,)
+        return position.longitude if (position := self._position) else None

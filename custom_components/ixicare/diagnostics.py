@@ -19,7 +19,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 
 from . import IxicareConfigEntry
 from .const import DOMAIN
-from .pyixicare.state import TrackedAlert, TrackedDevice
+from .pyixicare.tracked import TrackedAlert, TrackedDevice
 
 REDACTED = "**REDACTED**"
 # Config entry data kept as is; everything else is redacted.
@@ -144,7 +144,7 @@ class _Anonymiser:
                     "last_error": self.scrub(client.stats.last_error),
                 },
             },
-            "messages": asdict(coordinator.stats),
+            "messages": coordinator.stats.as_dict(),
             "devices": len(coordinator.state.devices),
             "active_alerts": len(coordinator.state.alerts),
             "remembered_ended_alerts": len(coordinator.state.ended),

@@ -1,18 +1,24 @@
-"""Base entities of the ixicare integration."""
+"""Base entity and description of the ixicare integration.
+
+An entity shows one device (its description's functions read the
+`TrackedDevice`) or the site (they read the coordinator). What it shows is
+the description's `value_fn` and `attrs_fn`: a state is written only when
+they, or the availability, changed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from homeassistant.core import callback
-from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN, MANUFACTURER
 from .coordinator import IxicareCoordinator
-from .pyixicare.state import CHANGED_ALL, TrackedDevice
+from .pyixicare.state import CHANGED_ALL
+from .pyixicare.tracked import TrackedDevice
+from .subscriptions import Kind
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -20,32 +26,19 @@ if TYPE_CHECKING:
     from . import IxicareConfigEntry
 
 
-def default_device_name(mac: str) -> str:
-    """Return the name of a device no alert has named yet."""
-    return f"IXI {mac.replace(':', '')[-4:].upper()}"
+@dataclass(frozen=True, kw_only=True)
+class IxicareEntityDescription[T](EntityDescription):
+    """What an entity reads of `T`: a device, or the site's coordinator."""
 
-
-# The DeviceInfo of each device, shared by its entities (ten of them, each
-# otherwise holding its own dict and two sets for as long as it lives).
-_DEVICE_INFO: WeakKeyDictionary[IxicareCoordinator, dict[str, DeviceInfo]] = (
-    WeakKeyDictionary()
-)
-
-
-def _device_info(coordinator: IxicareCoordinator, device: TrackedDevice) -> DeviceInfo:
-    """Return the DeviceInfo of `device` (the same object while unchanged)."""
-    name = device.resident or default_device_name(device.mac)
-    infos = _DEVICE_INFO.setdefault(coordinator, {})
-    info = infos.get(device.mac)
-    if info is None or info.get("name") != name:
-        info = infos[device.mac] = DeviceInfo(
-            identifiers={(DOMAIN, device.mac)},
-            connections={(CONNECTION_NETWORK_MAC, device.mac)},
-            manufacturer=MANUFACTURER,
-            model="IXI",
-            name=name,
-        )
-    return info
+    value_fn: Callable[[T], Any] = lambda _subject: None
+    attrs_fn: Callable[[T], dict[str, Any] | None] = lambda _subject: None
+    # The parts of the device value_fn and attrs_fn read (CHANGED_* bits): a
+    # message that changes none of them does not ask the entity.
+    shows: int = CHANGED_ALL
+    # An entity of the site: its functions read the coordinator, not a device.
+    of_site: bool = False
+    # Whether a device has the entity yet (a tracker waits for a position).
+    exists_fn: Callable[[T], bool] = lambda _subject: True
 
 
 class IxicareEntity(Entity):
@@ -53,13 +46,22 @@ class IxicareEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    entity_description: IxicareEntityDescription[Any]
 
     def __init__(
-        self, coordinator: IxicareCoordinator, description: EntityDescription
+        self,
+        coordinator: IxicareCoordinator,
+        description: IxicareEntityDescription[Any],
+        device: TrackedDevice | None = None,
     ) -> None:
-        """Initialise the entity."""
+        """Initialise the entity of `device`, or of the site without one."""
         self.coordinator = coordinator
         self.entity_description = description
+        self.device = device
+        self._subject: Any = coordinator if device is None else device
+        key = description.key if device is None else f"{device.mac}_{description.key}"
+        self._attr_unique_id = f"{coordinator.site_uuid}_{key}"
+        self._attr_device_info = coordinator.devices.device_info(device)
         self._written: tuple[Any, ...] | None = None
 
     @property
@@ -67,98 +69,78 @@ class IxicareEntity(Entity):
         """Return True while the site's data can be trusted."""
         return self.coordinator.available
 
-    def _state_key(self) -> tuple[Any, ...]:
-        """Return what the entity shows; a state is written only when it changes."""
-        raise NotImplementedError
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the attributes."""
+        return self.entity_description.attrs_fn(self._subject)
+
+    def _value(self) -> Any:
+        return self.entity_description.value_fn(self._subject)
+
+    def _shown(self) -> tuple[Any, ...]:
+        attributes = self.extra_state_attributes
+        return (
+            self.available,
+            self._value(),
+            tuple(sorted(attributes.items())) if attributes else None,
+        )
 
     @callback
     def _handle_update(self) -> None:
         """Write the state if what the entity shows changed."""
-        key = (self.available, *self._state_key())
-        if key != self._written:
-            self._written = key
+        if (shown := self._shown()) != self._written:
+            self._written = shown
             self.async_write_ha_state()
 
     async def async_added_to_hass(self) -> None:
-        """Remember what was written first."""
+        """Remember what was written first; follow the device (or the site)."""
         await super().async_added_to_hass()
-        self._written = (self.available, *self._state_key())
-
-
-class IxicareDeviceEntity(IxicareEntity):
-    """An entity of one resident's device."""
-
-    # The parts of the device the entity shows (CHANGED_* bits): a message
-    # that changes none of them does not ask the entity for its state.
-    _shows: int = CHANGED_ALL
-
-    def __init__(
-        self,
-        coordinator: IxicareCoordinator,
-        device: TrackedDevice,
-        description: EntityDescription,
-    ) -> None:
-        """Initialise the entity of `device`."""
-        super().__init__(coordinator, description)
-        self.device = device
-        self._attr_unique_id = f"{coordinator.site_uuid}_{device.mac}_{description.key}"
-        self._attr_device_info = _device_info(coordinator, device)
-
-    async def async_added_to_hass(self) -> None:
-        """Subscribe to the one device this entity shows."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            self.coordinator.async_add_device_listener(
-                self.device.mac, self._handle_update, self._shows
+        self._written = self._shown()
+        subscriptions = self.coordinator.subscriptions
+        if self.device is None:
+            unsubscribe = subscriptions.subscribe(Kind.SITE, self._handle_update)
+        else:
+            unsubscribe = subscriptions.subscribe(
+                Kind.DEVICE,
+                self._handle_update,
+                self.device.mac,
+                self.entity_description.shows,
             )
-        )
+        self.async_on_remove(unsubscribe)
 
 
-class IxicareSiteEntity(IxicareEntity):
-    """An entity of the site (the hub)."""
-
-    def __init__(
-        self, coordinator: IxicareCoordinator, description: EntityDescription
-    ) -> None:
-        """Initialise the site entity."""
-        super().__init__(coordinator, description)
-        self._attr_unique_id = f"{coordinator.site_uuid}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, coordinator.site_uuid)},
-            manufacturer=MANUFACTURER,
-            model="Site",
-            name=coordinator.entry.title,
-        )
-
-    async def async_added_to_hass(self) -> None:
-        """Subscribe to the site's changes."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            self.coordinator.async_add_site_listener(self._handle_update)
-        )
-
-
-async def async_setup_device_entities(
+async def async_setup_entities[E: IxicareEntity](
     entry: IxicareConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    build: Callable[[TrackedDevice], Iterable[Entity]],
-    wanted: Callable[[TrackedDevice], bool] = lambda _device: True,
+    entity_class: Callable[..., E],
+    descriptions: tuple[IxicareEntityDescription[Any], ...],
 ) -> None:
-    """Add a platform's entities for each device, now and when devices appear.
+    """Add a platform's site entities, and those of each device, now and later.
 
-    `wanted` may hold a device back until it has what the entities show (the
-    GPS tracker waits for the first outdoor position). A device the user
-    removed gets its entities again when a new message names it.
+    A description's `exists_fn` may hold a device back until it has what the
+    entity shows (the GPS tracker waits for the first outdoor position). A
+    device the user removed gets its entities again when a new message names it.
     """
     coordinator = entry.runtime_data.coordinator
+    if site := [entity_class(coordinator, d) for d in descriptions if d.of_site]:
+        async_add_entities(site)
+    device_descriptions = [d for d in descriptions if not d.of_site]
     known: set[str] = set()
 
     @callback
     def add_device(device: TrackedDevice) -> None:
-        if device.mac in known or not wanted(device):
+        if device.mac in known:
             return
-        known.add(device.mac)
-        async_add_entities(build(device))
+        entities = [
+            entity_class(coordinator, description, device)
+            for description in device_descriptions
+            if description.exists_fn(device)
+        ]
+        if entities:
+            known.add(device.mac)
+            async_add_entities(entities)
 
     entry.async_on_unload(await coordinator.async_add_new_device_listener(add_device))
-    entry.async_on_unload(coordinator.async_add_forget_listener(known.discard))
+    entry.async_on_unload(
+        coordinator.subscriptions.subscribe(Kind.FORGET, known.discard)
+    )

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import IxicareConfigEntry
-from .const import ATTR_ALERT_ID, ATTR_ALERT_TYPE, ATTR_RESIDENT, TRANSITIONS
-from .entity import IxicareDeviceEntity, async_setup_device_entities
-from .pyixicare.state import AlertTransition
+from .const import ATTR_ALERT_ID, ATTR_ALERT_TYPE, ATTR_RESIDENT
+from .entity import IxicareEntity, IxicareEntityDescription, async_setup_entities
+from .pyixicare.tracked import AlertTransition, TrackedDevice, Transition
+from .subscriptions import Kind
 
 PARALLEL_UPDATES = 0
 
-ALERT_EVENT_DESCRIPTION = EventEntityDescription(
-    key="alert",
-    translation_key="alert",
-    event_types=list(TRANSITIONS),
+
+@dataclass(frozen=True, kw_only=True)
+class IxicareEventEntityDescription[T](
+    EventEntityDescription, IxicareEntityDescription[T]
+):
+    """Describes an event entity of a device."""
+
+
+EVENTS: tuple[IxicareEventEntityDescription[TrackedDevice], ...] = (
+    IxicareEventEntityDescription(
+        key="alert",
+        translation_key="alert",
+        event_types=[transition.value for transition in Transition],
+        # Its state follows transitions (written below) and the availability.
+        shows=0,
+    ),
 )
 
 
@@ -28,38 +41,29 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the alert event entity of each device, now and later."""
-    coordinator = entry.runtime_data.coordinator
-    await async_setup_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: [
-            IxicareAlertEvent(coordinator, device, ALERT_EVENT_DESCRIPTION)
-        ],
-    )
+    await async_setup_entities(entry, async_add_entities, IxicareAlertEvent, EVENTS)
 
 
-class IxicareAlertEvent(IxicareDeviceEntity, EventEntity):
-    """Fires raised, escalated, accepted, resolved and cancelled."""
+class IxicareAlertEvent(IxicareEntity, EventEntity):
+    """Fires raised, escalated, accepted, resolved, cancelled and dismissed."""
 
-    # Its state follows transitions (written below) and the availability.
-    _shows = 0
-
-    def _state_key(self) -> tuple[Any, ...]:
-        return ()
+    entity_description: IxicareEventEntityDescription[TrackedDevice]
 
     async def async_added_to_hass(self) -> None:
         """Subscribe to the transitions of the device."""
         await super().async_added_to_hass()
+        assert self.device is not None
         self.async_on_remove(
-            self.coordinator.async_add_transition_listener(
-                self.device.mac, self._handle_transition
+            self.coordinator.subscriptions.subscribe(
+                Kind.TRANSITION, self._handle_transition, self.device.mac
             )
         )
 
     @callback
     def _handle_transition(self, transition: AlertTransition) -> None:
+        assert self.device is not None
         self._trigger_event(
-            transition.transition,
+            transition.transition.value,
             {
                 ATTR_ALERT_ID: transition.alert.alert_id,
                 ATTR_ALERT_TYPE: transition.type_name,

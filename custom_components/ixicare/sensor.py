@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,24 +28,18 @@ from .const import (
     ATTR_ZONE_ID,
 )
 from .coordinator import IxicareCoordinator
-from .entity import IxicareDeviceEntity, IxicareSiteEntity, async_setup_device_entities
+from .entity import IxicareEntity, IxicareEntityDescription, async_setup_entities
 from .pyixicare import AlertType
-from .pyixicare.state import (
-    CHANGED_ALERTS,
-    CHANGED_ALL,
-    CHANGED_DATA,
-    CHANGED_LOCATION,
-    TrackedDevice,
-)
+from .pyixicare.state import CHANGED_ALERTS, CHANGED_DATA, CHANGED_LOCATION
+from .pyixicare.tracked import TrackedDevice
 
 PARALLEL_UPDATES = 0
 
+# The states of the active alert sensor: one per known alert type, "other"
+# for a type this version does not know.
 ACTIVE_ALERT_OPTIONS = [
     "none",
-    "man_down",
-    "geofencing",
-    "panic_button",
-    "critical_battery",
+    *(t.value.lower() for t in AlertType if t is not AlertType.UNKNOWN),
     "other",
 ]
 
@@ -89,16 +82,21 @@ def _active_alert_attributes(device: TrackedDevice) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class IxicareSensorEntityDescription(SensorEntityDescription):
-    """Describes a sensor of a device."""
-
-    value_fn: Callable[[TrackedDevice], StateType | datetime]
-    attributes_fn: Callable[[TrackedDevice], dict[str, Any]] | None = None
-    # What value_fn and attributes_fn read (CHANGED_* bits).
-    shows: int = CHANGED_ALL
+class IxicareSensorEntityDescription[T](
+    SensorEntityDescription, IxicareEntityDescription[T]
+):
+    """Describes a sensor of a device or of the site."""
 
 
-DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
+ACTIVE_ALERTS_DESCRIPTION = IxicareSensorEntityDescription[IxicareCoordinator](
+    key="active_alerts",
+    translation_key="active_alerts",
+    state_class=SensorStateClass.MEASUREMENT,
+    value_fn=lambda coordinator: len(coordinator.state.alerts),
+    of_site=True,
+)
+
+DEVICE_SENSORS: tuple[IxicareSensorEntityDescription[TrackedDevice], ...] = (
     IxicareSensorEntityDescription(
         key="battery",
         device_class=SensorDeviceClass.BATTERY,
@@ -112,7 +110,7 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
         key="zone",
         translation_key="zone",
         value_fn=lambda device: device.indoor.zone if device.indoor else None,
-        attributes_fn=_zone_attributes,
+        attrs_fn=_zone_attributes,
         shows=CHANGED_LOCATION,
     ),
     IxicareSensorEntityDescription(
@@ -127,7 +125,7 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=ACTIVE_ALERT_OPTIONS,
         value_fn=_active_alert,
-        attributes_fn=_active_alert_attributes,
+        attrs_fn=_active_alert_attributes,
         shows=CHANGED_ALERTS,
     ),
     IxicareSensorEntityDescription(
@@ -151,11 +149,21 @@ DEVICE_SENSORS: tuple[IxicareSensorEntityDescription, ...] = (
     ),
 )
 
-ACTIVE_ALERTS_DESCRIPTION = SensorEntityDescription(
-    key="active_alerts",
-    translation_key="active_alerts",
-    state_class=SensorStateClass.MEASUREMENT,
+SENSORS: tuple[IxicareSensorEntityDescription[Any], ...] = (
+    ACTIVE_ALERTS_DESCRIPTION,
+    *DEVICE_SENSORS,
 )
+
+
+class IxicareSensor(IxicareEntity, SensorEntity):
+    """A sensor of one device or of the site."""
+
+    entity_description: IxicareSensorEntityDescription[Any]
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the state."""
+        return self._value()  # type: ignore[no-any-return]
 
 
 async def async_setup_entry(
@@ -164,62 +172,4 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the sensors of the site and of each device, now and later."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(
-        [IxicareActiveAlertsSensor(coordinator, ACTIVE_ALERTS_DESCRIPTION)]
-    )
-    await async_setup_device_entities(
-        entry,
-        async_add_entities,
-        lambda device: (
-            IxicareSensor(coordinator, device, description)
-            for description in DEVICE_SENSORS
-        ),
-    )
-
-
-class IxicareSensor(IxicareDeviceEntity, SensorEntity):
-    """A sensor of one device."""
-
-    entity_description: IxicareSensorEntityDescription
-
-    def __init__(
-        self,
-        coordinator: IxicareCoordinator,
-        device: TrackedDevice,
-        description: IxicareSensorEntityDescription,
-    ) -> None:
-        """Initialise the sensor of `device`."""
-        super().__init__(coordinator, device, description)
-        self._shows = description.shows
-
-    @property
-    def native_value(self) -> StateType | datetime:
-        """Return the state."""
-        return self.entity_description.value_fn(self.device)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the attributes."""
-        if self.entity_description.attributes_fn is None:
-            return None
-        return self.entity_description.attributes_fn(self.device)
-
-    def _state_key(self) -> tuple[Any, ...]:
-        attributes = self.extra_state_attributes
-        return (
-            self.native_value,
-            tuple(sorted(attributes.items())) if attributes else None,
-        )
-
-
-class IxicareActiveAlertsSensor(IxicareSiteEntity, SensorEntity):
-    """The number of active alerts of the site."""
-
-    @property
-    def native_value(self) -> int:
-        """Return the number of active alerts."""
-        return len(self.coordinator.state.alerts)
-
-    def _state_key(self) -> tuple[Any, ...]:
-        return (self.native_value,)
+    await async_setup_entities(entry, async_add_entities, IxicareSensor, SENSORS)

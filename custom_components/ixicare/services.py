@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntryState
@@ -21,6 +22,7 @@ from .const import (
     ATTR_ALERT_ID,
     ATTR_RESULT,
     DOMAIN,
+    LOGGER,
     SERVICE_ACCEPT_ALERT,
     SERVICE_DISMISS_ALERT,
     SERVICE_RESOLVE_ALERT,
@@ -35,7 +37,7 @@ from .pyixicare import (
 
 if TYPE_CHECKING:
     from .coordinator import IxicareCoordinator
-    from .pyixicare.state import TrackedAlert
+    from .pyixicare.tracked import TrackedAlert
 
 ATTR_DEVICE_ID = "device_id"
 
@@ -178,10 +180,18 @@ async def _async_resolve(call: ServiceCall) -> ServiceResponse:
 async def _async_dismiss(call: ServiceCall) -> ServiceResponse:
     """End an alert in Home Assistant only, for one the server has forgotten."""
     coordinator, alert = _find_alert(call.hass, call)
-    coordinator.async_dismiss_alert(alert)
+    # The server has forgotten it: end it in Home Assistant only.
+    LOGGER.info(
+        "ixicare alert %s of site %s dismissed in Home Assistant",
+        alert.alert_id,
+        coordinator.site_uuid,
+    )
+    coordinator.async_apply_local(
+        coordinator.state.dismiss(alert.alert_id, time.time())
+    )
     return {
         ATTR_ALERT_ID: alert.alert_id,
-        ATTR_ACTION: TRANSITION_DISMISSED,
+        ATTR_ACTION: TRANSITION_DISMISSED.value,
         ATTR_RESULT: "SUCCESS",
     }
 

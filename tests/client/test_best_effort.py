@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
+from custom_components.ixicare.const import TRANSITION_RAISED as RAISED
 from custom_components.ixicare.pyixicare import (
     AlertEvent,
     AlertStatus,
@@ -29,10 +30,9 @@ from custom_components.ixicare.pyixicare.parser import (
     MAX_TEXT_LENGTH,
     clean_text,
 )
-from custom_components.ixicare.pyixicare.state import (
-    RAISED,
+from custom_components.ixicare.pyixicare.state import SiteState
+from custom_components.ixicare.pyixicare.tracked import (
     STATUS_TRANSITIONS,
-    SiteState,
     TrackedAlert,
     TrackedDevice,
 )

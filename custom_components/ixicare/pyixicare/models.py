@@ -243,3 +243,12 @@ class AlertUpdateResponse:
     def key(self) -> tuple[str, AlertAction]:
         """Return the correlation key of the response."""
         return (self.alert_id.lower(), self.action)
+
+    @property
+    def confirmed_status(self) -> AlertStatus | None:
+        """Return the status a SUCCESS confirms the alert has now, else None."""
+        if self.result is not UpdateResult.SUCCESS:
+            return None
+        if self.action is AlertAction.ACCEPT:
+            return AlertStatus.ACCEPTED
+        return AlertStatus.RESOLVED

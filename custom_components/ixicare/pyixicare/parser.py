@@ -40,12 +40,32 @@ divided by 1000 is read as epoch milliseconds (some servers send JavaScript's
 from __future__ import annotations
 
 from collections.abc import Mapping
-import math
-import re
 import time
 from typing import Any
 
 from .exceptions import IxicareParseError
+from .fields import (
+    FUTURE_TOLERANCE,
+    LATITUDE,
+    LONGITUDE,
+    MAX_ENUM_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    MIN_EPOCH,
+    PERCENT,
+    as_obj,
+    clean_text,
+    enum_field,
+    id_field,
+    is_obj,
+    mac_field,
+    normalize_mac,
+    req_str,
+    side_epoch,
+    side_number,
+    side_text,
+)
 from .models import (
     MAX_TYPE_LENGTH,
     Alert,
@@ -64,187 +84,27 @@ from .models import (
     normalize_type,
 )
 
-# Required ids (an alert id) longer than this are rejected.
-MAX_ID_LENGTH = 128
-# Side text (names, zones, floors, phone numbers, zone and user ids) is cut to this.
-MAX_TEXT_LENGTH = 128
-# The error text of an update response is cut to this.
-MAX_ERROR_LENGTH = 256
-# Required enumerations (status, action, result, message types) longer than
-# this are not normalised: they cannot name a known value.
-_MAX_ENUM_LENGTH = 32
-# 2000-01-01: anything earlier is a corrupt clock or unit.
-MIN_EPOCH = 946_684_800.0
-# How far in the future a time may lie (clock skew between server and us).
-FUTURE_TOLERANCE = 300.0
-HEARTBEAT_TYPES = frozenset({"HEARTBEAT", "LOCATION"})
+# Where they have always been imported from.
+__all__ = [
+    "FUTURE_TOLERANCE",
+    "MAX_ERROR_LENGTH",
+    "MAX_ID_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "MIN_EPOCH",
+    "clean_text",
+    "normalize_mac",
+    "parse_alerts_message",
+    "parse_heartbeat",
+]
 
-_MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-]?)(?:[0-9a-fA-F]{2}\1){4}[0-9a-fA-F]{2}$")
-# Control characters (C0, DEL, C1), Unicode line breaks, the bidirectional
-# embeddings, overrides and isolates (they can make a log line read otherwise)
-# and lone surrogates (not storable as JSON).
-_CONTROL_RE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-# ... of which these become a space rather than nothing.
-_BREAK_RE = re.compile("[\t\n\x0b\x0c\r\x85\u2028\u2029]+")
+HEARTBEAT_TYPES = frozenset({"HEARTBEAT", "LOCATION"})
 _STATUSES = {s.value: s for s in AlertStatus}
 _ACTIONS = {a.value: a for a in AlertAction}
 _RESULTS = {r.value: r for r in UpdateResult}
 
 
-def normalize_mac(value: str) -> str:
-    """Return a MAC address lower-case and colon-separated, or raise ValueError."""
-    match = _MAC_RE.match(value)
-    if match is None:
-        raise ValueError("not a MAC address")
-    # The pattern allows a trailing newline ($): the address is the prefix.
-    separator = match.group(1)
-    if separator:
-        return value[:17].replace("-", ":").lower()
-    digits = value[:12].lower()
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
-
-
-def clean_text(value: str, limit: int = MAX_TEXT_LENGTH, *, strip: bool = True) -> str:
-    """Return server text fit to store and log.
-
-    Cut to `limit` characters, control characters removed (line breaks and
-    tabs become a space), and, with `strip`, surrounding spaces removed.
-    """
-    if len(value) > limit:
-        value = value[:limit]
-    if _CONTROL_RE.search(value) is not None:
-        value = _CONTROL_RE.sub("", _BREAK_RE.sub(" ", value))
-    return value.strip() if strip else value
-
-
-def _is_obj(value: Any) -> bool:
-    # JSON objects are dicts: skip the (slow) abstract class check for them.
-    return type(value) is dict or isinstance(value, Mapping)
-
-
-def _obj(value: Any, field: str) -> Mapping[str, Any]:
-    if not _is_obj(value):
-        raise IxicareParseError(field, "must be an object")
-    return value  # type: ignore[no-any-return]
-
-
-def _req_str(obj: Mapping[str, Any], key: str, path: str) -> str:
-    # The field's path is only formatted for an error: this runs per field.
-    if key not in obj:
-        raise IxicareParseError(f"{path}.{key}" if path else key, "is missing")
-    value = obj[key]
-    if type(value) is not str:
-        raise IxicareParseError(f"{path}.{key}" if path else key, "must be a string")
-    return value
-
-
-def _enum[T](
-    obj: Mapping[str, Any], key: str, path: str, values: dict[str, T], names: str
-) -> T:
-    """Return a required enumeration, however it is spelt ("accepted" too)."""
-    text = _req_str(obj, key, path)
-    found = values.get(text)
-    if found is None and len(text) <= _MAX_ENUM_LENGTH:
-        found = values.get(normalize_type(text))
-    if found is None:
-        raise IxicareParseError(f"{path}.{key}" if path else key, f"must be {names}")
-    return found
-
-
-def _number(value: Any) -> float | None:
-    """Return a finite JSON number as a float, else None."""
-    if type(value) is float:
-        number = value
-    # bool is an int in Python, but not a number in JSON.
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    else:
-        try:
-            number = float(value)
-        except OverflowError:  # an int beyond a double: 10**400
-            return None
-    return number if math.isfinite(number) else None
-
-
-def _epoch_value(value: Any, now: float) -> float | None:
-    """Return a plausible epoch time in seconds, else None."""
-    number = _number(value)
-    if number is None:
-        return None
-    latest = now + FUTURE_TOLERANCE
-    if MIN_EPOCH <= number <= latest:
-        return number
-    if MIN_EPOCH * 1000 <= number <= latest * 1000:
-        return number / 1000  # epoch milliseconds
-    return None
-
-
-def _side_text(
-    obj: Mapping[str, Any],
-    key: str,
-    path: str,
-    dropped: list[str],
-    *,
-    expected: bool = True,
-    limit: int = MAX_TEXT_LENGTH,
-) -> str | None:
-    """Return a side string, cleaned; list it as dropped when unusable.
-
-    `expected`: the schema requires it, so its absence is listed too.
-    """
-    if key not in obj:
-        if expected:
-            dropped.append(f"{path}.{key}")
-        return None
-    value = obj[key]
-    if type(value) is str and (text := clean_text(value, limit)):
-        return text
-    dropped.append(f"{path}.{key}")
-    return None
-
-
-def _side_number(
-    obj: Mapping[str, Any],
-    key: str,
-    path: str,
-    dropped: list[str],
-    *,
-    low: float,
-    high: float,
-) -> float | None:
-    """Return a side number within [low, high]; list it as dropped otherwise."""
-    if key in obj:
-        number = _number(obj[key])
-        if number is not None and low <= number <= high:
-            return number
-    dropped.append(f"{path}.{key}")
-    return None
-
-
-def _side_epoch(
-    obj: Mapping[str, Any],
-    key: str,
-    path: str,
-    dropped: list[str],
-    now: float,
-    *,
-    expected: bool = True,
-) -> float | None:
-    """Return a side time (see the module's docstring); list it when unusable."""
-    if key not in obj:
-        if expected:
-            dropped.append(f"{path}.{key}")
-        return None
-    value = _epoch_value(obj[key], now)
-    if value is None:
-        dropped.append(f"{path}.{key}")
-    return value
-
-
 def _version(payload: Mapping[str, Any]) -> str:
-    version = _req_str(payload, "version", "")
+    version = req_str(payload, "version", "")
     if len(version) > MAX_ID_LENGTH:
         raise IxicareParseError("version", f"is longer than {MAX_ID_LENGTH} characters")
     if version.split(".", 1)[0].strip() != "1":
@@ -262,7 +122,7 @@ def _message_type(
     if type(value) is str:
         if value in allowed:
             return value
-        if len(value) <= _MAX_ENUM_LENGTH:
+        if len(value) <= MAX_ENUM_LENGTH:
             value = normalize_type(value)
             if value in allowed:
                 return value
@@ -270,42 +130,16 @@ def _message_type(
     return None
 
 
-def _mac(obj: Mapping[str, Any], key: str, path: str) -> str:
-    value = _req_str(obj, key, path)
-    try:
-        return normalize_mac(value)
-    except ValueError:
-        raise IxicareParseError(
-            f"{path}.{key}" if path else key, "is not a MAC address"
-        ) from None
-
-
-def _id(obj: Mapping[str, Any], key: str, path: str) -> str:
-    """Return a required id: not empty, bounded, without control characters."""
-    value = _req_str(obj, key, path)
-    if len(value) > MAX_ID_LENGTH:
-        raise IxicareParseError(
-            f"{path}.{key}", f"is longer than {MAX_ID_LENGTH} characters"
-        )
-    if _CONTROL_RE.search(value) is not None:
-        value = _CONTROL_RE.sub("", value)
-    if not value:
-        raise IxicareParseError(f"{path}.{key}", "must not be empty")
-    return value
-
-
 def _device(payload: Mapping[str, Any], dropped: list[str], now: float) -> DeviceData:
     if "device" not in payload:
         raise IxicareParseError("device", "is missing")
-    device = _obj(payload["device"], "device")
-    mac = _mac(device, "id", "device")
+    device = as_obj(payload["device"], "device")
+    mac = mac_field(device, "id", "device")
     return DeviceData(
         mac=mac,
-        battery_level=_side_number(
-            device, "battery_level", "device", dropped, low=0.0, high=100.0
-        ),
-        last_update=_side_epoch(device, "last_update", "device", dropped, now),
-        phone_number=_side_text(
+        battery_level=side_number(device, "battery_level", "device", dropped, PERCENT),
+        last_update=side_epoch(device, "last_update", "device", dropped, now),
+        phone_number=side_text(
             device, "phone_number", "device", dropped, expected=False
         ),
     )
@@ -313,13 +147,13 @@ def _device(payload: Mapping[str, Any], dropped: list[str], now: float) -> Devic
 
 def _indoor(value: Any, dropped: list[str], now: float) -> IndoorLocation | None:
     path = "location.indoor"
-    if not _is_obj(value):
+    if not is_obj(value):
         dropped.append(path)
         return None
-    floor = _side_text(value, "floor", path, dropped)
-    zone = _side_text(value, "zone", path, dropped)
-    zone_id = _side_text(value, "zone_id", path, dropped)
-    last_update = _side_epoch(value, "last_update", path, dropped, now, expected=False)
+    floor = side_text(value, "floor", path, dropped)
+    zone = side_text(value, "zone", path, dropped)
+    zone_id = side_text(value, "zone_id", path, dropped)
+    last_update = side_epoch(value, "last_update", path, dropped, now, expected=False)
     if floor is None and zone is None:
         return None
     return IndoorLocation(
@@ -329,12 +163,12 @@ def _indoor(value: Any, dropped: list[str], now: float) -> IndoorLocation | None
 
 def _outdoor(value: Any, dropped: list[str], now: float) -> OutdoorLocation | None:
     path = "location.outdoor"
-    if not _is_obj(value):
+    if not is_obj(value):
         dropped.append(path)
         return None
-    latitude = _side_number(value, "latitude", path, dropped, low=-90.0, high=90.0)
-    longitude = _side_number(value, "longitude", path, dropped, low=-180.0, high=180.0)
-    last_update = _side_epoch(value, "last_update", path, dropped, now, expected=False)
+    latitude = side_number(value, "latitude", path, dropped, LATITUDE)
+    longitude = side_number(value, "longitude", path, dropped, LONGITUDE)
+    last_update = side_epoch(value, "last_update", path, dropped, now, expected=False)
     if latitude is None or longitude is None:
         return None
     return OutdoorLocation(
@@ -343,7 +177,7 @@ def _outdoor(value: Any, dropped: list[str], now: float) -> OutdoorLocation | No
 
 
 def _location(value: Any, dropped: list[str], now: float) -> Location | None:
-    if not _is_obj(value) or ("indoor" not in value and "outdoor" not in value):
+    if not is_obj(value) or ("indoor" not in value and "outdoor" not in value):
         dropped.append("location")
         return None
     indoor = _indoor(value["indoor"], dropped, now) if "indoor" in value else None
@@ -356,10 +190,10 @@ def _location(value: Any, dropped: list[str], now: float) -> Location | None:
 def _alert(payload: Mapping[str, Any], dropped: list[str], now: float) -> Alert:
     if "alert" not in payload:
         raise IxicareParseError("alert", "is missing")
-    raw = _obj(payload["alert"], "alert")
-    alert_id = _id(raw, "id", "alert")
-    raw_type = _req_str(raw, "type", "alert")
-    status = _enum(
+    raw = as_obj(payload["alert"], "alert")
+    alert_id = id_field(raw, "id", "alert")
+    raw_type = req_str(raw, "type", "alert")
+    status = enum_field(
         raw, "status", "alert", _STATUSES, "one of OPEN, ACCEPTED, RESOLVED, CANCELLED"
     )
     alert_type = AlertType.from_text(raw_type)
@@ -371,33 +205,33 @@ def _alert(payload: Mapping[str, Any], dropped: list[str], now: float) -> Alert:
         id=alert_id,
         type=alert_type,
         status=status,
-        timestamp=_side_epoch(raw, "timestamp", "alert", dropped, now),
+        timestamp=side_epoch(raw, "timestamp", "alert", dropped, now),
         raw_type=raw_type,
     )
 
 
 def _user(value: Any, dropped: list[str]) -> User | None:
-    if not _is_obj(value):
+    if not is_obj(value):
         dropped.append("user")
         return None
-    user_id = _side_text(value, "id", "user", dropped)
-    name = _side_text(value, "name", "user", dropped)
+    user_id = side_text(value, "id", "user", dropped)
+    name = side_text(value, "name", "user", dropped)
     if user_id is None and name is None:
         return None
     return User(id=user_id, name=name)
 
 
 def _response(payload: Mapping[str, Any], version: str) -> AlertUpdateResponse:
-    raw = _obj(payload["alert"], "alert") if "alert" in payload else None
+    raw = as_obj(payload["alert"], "alert") if "alert" in payload else None
     if raw is None:
         raise IxicareParseError("alert", "is missing")
-    alert_id = _id(raw, "id", "alert")
-    action = _enum(raw, "action", "alert", _ACTIONS, "ACCEPT or RESOLVE")
-    result = _enum(payload, "result", "", _RESULTS, "SUCCESS or FAILURE")
+    alert_id = id_field(raw, "id", "alert")
+    action = enum_field(raw, "action", "alert", _ACTIONS, "ACCEPT or RESOLVE")
+    result = enum_field(payload, "result", "", _RESULTS, "SUCCESS or FAILURE")
     error = payload.get("error")
     return AlertUpdateResponse(
         version=version,
-        device_id=_mac(payload, "device_id", ""),
+        device_id=mac_field(payload, "device_id", ""),
         alert_id=alert_id,
         action=action,
         result=result,
@@ -413,7 +247,7 @@ def _is_response(message: Mapping[str, Any]) -> bool:
     if "result" not in message:
         return False
     alert: Any = message.get("alert")
-    return not (_is_obj(alert) and "status" in alert)
+    return not (is_obj(alert) and "status" in alert)
 
 
 def parse_alerts_message(
@@ -423,7 +257,7 @@ def parse_alerts_message(
 
     `now` (epoch seconds, default the current time) bounds the times.
     """
-    message = _obj(payload, "message")
+    message = as_obj(payload, "message")
     version = _version(message)
     dropped: list[str] = []
     _message_type(message, frozenset({"ALERT"}), dropped)
@@ -447,7 +281,7 @@ def parse_alerts_message(
 
 def parse_heartbeat(payload: Any, now: float | None = None) -> HeartbeatEvent:
     """Parse a message of topic `heartbeats` (`now` as for alerts)."""
-    message = _obj(payload, "message")
+    message = as_obj(payload, "message")
     version = _version(message)
     dropped: list[str] = []
     message_type = _message_type(message, HEARTBEAT_TYPES, dropped)

@@ -26,243 +26,14 @@ from dataclasses import dataclass, field
 import time
 from typing import Any
 
-from .models import (
-    AlertEvent,
-    AlertStatus,
-    AlertType,
-    DeviceData,
-    HeartbeatEvent,
-    IndoorLocation,
-    Location,
-    OutdoorLocation,
+from .models import AlertEvent, AlertStatus, AlertType, HeartbeatEvent
+from .tracked import (
+    STATUS_TRANSITIONS,
+    AlertTransition,
+    TrackedAlert,
+    TrackedDevice,
+    Transition,
 )
-from .parser import FUTURE_TOLERANCE
-
-RAISED = "raised"
-ESCALATED = "escalated"
-DISMISSED = "dismissed"
-STATUS_TRANSITIONS = {
-    AlertStatus.ACCEPTED: "accepted",
-    AlertStatus.RESOLVED: "resolved",
-    AlertStatus.CANCELLED: "cancelled",
-}
-
-
-@dataclass(slots=True)
-class TrackedAlert:
-    """An alert as the site knows it."""
-
-    alert_id: str
-    mac: str
-    type: AlertType
-    raw_type: str
-    status: AlertStatus
-    raised_at: float
-    resident: str | None = None
-
-    @property
-    def key(self) -> str:
-        """Return the normalised alert id."""
-        return self.alert_id.lower()
-
-    @property
-    def type_name(self) -> str:
-        """Return the type as the server sent it (known or not)."""
-        return self.type.value if self.type is not AlertType.UNKNOWN else self.raw_type
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable form."""
-        return {
-            "alert_id": self.alert_id,
-            "mac": self.mac,
-            "type": self.raw_type,
-            "status": self.status.value,
-            "raised_at": self.raised_at,
-            "resident": self.resident,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], now: float | None = None) -> TrackedAlert:
-        """Rebuild from `as_dict`; a time after `now` (plus the tolerance) is now."""
-        raw_type = str(data["type"])
-        alert_type = AlertType.from_text(raw_type)
-        if alert_type is not AlertType.UNKNOWN:
-            raw_type = alert_type.value
-        raised_at = float(data["raised_at"])
-        if now is not None and raised_at > now + FUTURE_TOLERANCE:
-            raised_at = now
-        return cls(
-            alert_id=str(data["alert_id"]),
-            mac=str(data["mac"]),
-            type=alert_type,
-            raw_type=raw_type,
-            status=AlertStatus(data["status"]),
-            raised_at=raised_at,
-            resident=data.get("resident"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AlertTransition:
-    """One change in an alert's life, to be announced once."""
-
-    transition: str
-    alert: TrackedAlert
-    previous_type: str | None
-    previous_status: AlertStatus | None
-    type_name: str
-    status: AlertStatus
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable form (for announcements still held)."""
-        return {
-            "transition": self.transition,
-            "alert": self.alert.as_dict(),
-            "previous_type": self.previous_type,
-            "previous_status": None
-            if self.previous_status is None
-            else self.previous_status.value,
-            "type_name": self.type_name,
-            "status": self.status.value,
-        }
-
-    @classmethod
-    def from_dict(
-        cls, data: dict[str, Any], alerts: dict[str, TrackedAlert]
-    ) -> AlertTransition:
-        """Rebuild from `as_dict`, with the live alert where it is known."""
-        stored = TrackedAlert.from_dict(data["alert"])
-        previous_status = data.get("previous_status")
-        return cls(
-            transition=str(data["transition"]),
-            alert=alerts.get(stored.key, stored),
-            previous_type=data.get("previous_type"),
-            previous_status=None
-            if previous_status is None
-            else AlertStatus(previous_status),
-            type_name=str(data["type_name"]),
-            status=AlertStatus(data["status"]),
-        )
-
-
-@dataclass(slots=True)
-class TrackedDevice:
-    """A device as the site knows it."""
-
-    mac: str
-    resident: str | None = None
-    phone_number: str | None = None
-    battery_level: float | None = None
-    last_update: float | None = None
-    indoor: IndoorLocation | None = None
-    outdoor: OutdoorLocation | None = None
-    alerts: dict[str, TrackedAlert] = field(default_factory=dict)
-
-    def apply_device(self, data: DeviceData) -> bool:
-        """Take device data unless it is older than what is held.
-
-        A field the data lacks (None) keeps the value held.
-        """
-        last_update = data.last_update
-        held = self.last_update
-        if last_update is not None and held is not None and last_update < held:
-            return False
-        changed = False
-        if data.battery_level is not None and data.battery_level != self.battery_level:
-            self.battery_level = data.battery_level
-            changed = True
-        if last_update is not None and last_update != held:
-            self.last_update = last_update
-            changed = True
-        if data.phone_number is not None and data.phone_number != self.phone_number:
-            self.phone_number = data.phone_number
-            changed = True
-        return changed
-
-    def apply_location(self, location: Location | None) -> bool:
-        """Take each part of a location unless it is older than what is held."""
-        if location is None:
-            return False
-        changed = False
-        if location.indoor is not None and _newer(location.indoor, self.indoor):
-            changed |= location.indoor != self.indoor
-            self.indoor = location.indoor
-        if location.outdoor is not None and _newer(location.outdoor, self.outdoor):
-            changed |= location.outdoor != self.outdoor
-            self.outdoor = location.outdoor
-        return changed
-
-    @property
-    def top_alert(self) -> TrackedAlert | None:
-        """Return the most critical active alert (the earliest among equals)."""
-        if not self.alerts:
-            return None
-        return min(self.alerts.values(), key=lambda a: (a.type.priority, a.raised_at))
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable form (alerts are stored by the site)."""
-        return {
-            "mac": self.mac,
-            "resident": self.resident,
-            "phone_number": self.phone_number,
-            "battery_level": self.battery_level,
-            "last_update": self.last_update,
-            "indoor": None
-            if self.indoor is None
-            else {
-                "floor": self.indoor.floor,
-                "zone": self.indoor.zone,
-                "zone_id": self.indoor.zone_id,
-                "last_update": self.indoor.last_update,
-            },
-            "outdoor": None
-            if self.outdoor is None
-            else {
-                "latitude": self.outdoor.latitude,
-                "longitude": self.outdoor.longitude,
-                "last_update": self.outdoor.last_update,
-            },
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], now: float | None = None) -> TrackedDevice:
-        """Rebuild from `as_dict`, forgetting times after `now` (plus tolerance)."""
-        latest = None if now is None else now + FUTURE_TOLERANCE
-
-        def bounded(value: float | None) -> float | None:
-            if latest is not None and value is not None and value > latest:
-                return None
-            return value
-
-        indoor = data.get("indoor")
-        outdoor = data.get("outdoor")
-        return cls(
-            mac=str(data["mac"]),
-            resident=data.get("resident"),
-            phone_number=data.get("phone_number"),
-            battery_level=data.get("battery_level"),
-            last_update=bounded(data.get("last_update")),
-            indoor=IndoorLocation(
-                **{**indoor, "last_update": bounded(indoor.get("last_update"))}
-            )
-            if indoor
-            else None,
-            outdoor=OutdoorLocation(
-                **{**outdoor, "last_update": bounded(outdoor.get("last_update"))}
-            )
-            if outdoor
-            else None,
-        )
-
-
-def _newer(
-    new: IndoorLocation | OutdoorLocation,
-    old: IndoorLocation | OutdoorLocation | None,
-) -> bool:
-    if old is None or new.last_update is None or old.last_update is None:
-        return True
-    return new.last_update >= old.last_update
-
 
 # Parts of a device a message may change (the bits of `Update.changed`), so
 # that what shows only one part is not asked about the others.
@@ -423,18 +194,18 @@ class SiteState:
                 device.alerts[key] = alert
                 transitions.append(
                     AlertTransition(
-                        RAISED, alert, None, None, alert.type_name, AlertStatus.OPEN
+                        Transition.RAISED,
+                        alert,
+                        None,
+                        None,
+                        alert.type_name,
+                        AlertStatus.OPEN,
                     )
                 )
                 if incoming.status is AlertStatus.ACCEPTED:
                     transitions.append(
-                        AlertTransition(
-                            STATUS_TRANSITIONS[AlertStatus.ACCEPTED],
-                            alert,
-                            alert.type_name,
-                            AlertStatus.OPEN,
-                            alert.type_name,
-                            AlertStatus.ACCEPTED,
+                        AlertTransition.status_change(
+                            alert, AlertStatus.OPEN, AlertStatus.ACCEPTED
                         )
                     )
             else:
@@ -464,7 +235,7 @@ class SiteState:
             alert.raw_type = incoming.raw_type
             transitions.append(
                 AlertTransition(
-                    ESCALATED,
+                    Transition.ESCALATED,
                     alert,
                     previous,
                     alert.status,
@@ -476,14 +247,7 @@ class SiteState:
             previous_status = alert.status
             alert.status = incoming.status
             transitions.append(
-                AlertTransition(
-                    STATUS_TRANSITIONS[incoming.status],
-                    alert,
-                    alert.type_name,
-                    previous_status,
-                    alert.type_name,
-                    incoming.status,
-                )
+                AlertTransition.status_change(alert, previous_status, incoming.status)
             )
             if not incoming.status.is_active:
                 self._end(alert, now)
@@ -503,14 +267,7 @@ class SiteState:
         previous = alert.status
         alert.status = status
         update.transitions.append(
-            AlertTransition(
-                STATUS_TRANSITIONS[status],
-                alert,
-                alert.type_name,
-                previous,
-                alert.type_name,
-                status,
-            )
+            AlertTransition.status_change(alert, previous, status)
         )
         self._set_owner(update, alert)
         if not status.is_active:
@@ -532,7 +289,7 @@ class SiteState:
             return update
         update.transitions.append(
             AlertTransition(
-                DISMISSED,
+                Transition.DISMISSED,
                 alert,
                 alert.type_name,
                 alert.status,
