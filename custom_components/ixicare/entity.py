@@ -62,7 +62,9 @@ class IxicareEntity(Entity):
         key = description.key if device is None else f"{device.mac}_{description.key}"
         self._attr_unique_id = f"{coordinator.site_uuid}_{key}"
         self._attr_device_info = coordinator.devices.device_info(device)
-        self._written: tuple[Any, ...] | None = None
+        self._shown_value: Any = None
+        self._shown_attrs: dict[str, Any] | None = None
+        self._written: tuple[Any, ...] | None = self._shown()
 
     @property
     def available(self) -> bool:
@@ -71,19 +73,24 @@ class IxicareEntity(Entity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the attributes."""
-        return self.entity_description.attrs_fn(self._subject)
+        """Return the attributes (as computed with the value, see `_shown`)."""
+        return self._shown_attrs
 
     def _value(self) -> Any:
-        return self.entity_description.value_fn(self._subject)
+        return self._shown_value
 
     def _shown(self) -> tuple[Any, ...]:
-        attributes = self.extra_state_attributes
-        return (
-            self.available,
-            self._value(),
-            tuple(sorted(attributes.items())) if attributes else None,
-        )
+        """Compute what the entity shows, once per change.
+
+        The value and attributes are kept for the state write that may
+        follow: a binary sensor's functions look the alert up, and the write
+        would otherwise do it again for each property.
+        """
+        description = self.entity_description
+        self._shown_value = description.value_fn(self._subject)
+        self._shown_attrs = description.attrs_fn(self._subject)
+        # Dicts compare without regard to order: no sorting needed.
+        return (self.available, self._shown_value, self._shown_attrs)
 
     @callback
     def _handle_update(self) -> None:
