@@ -224,6 +224,47 @@ async def test_lights_on_after_a_restart_during_a_fall(
     assert state_of(hass, light) == ("on" if lit else "off")
 
 
+@pytest.mark.usefixtures("blueprints")
+async def test_notify_caregivers_after_a_restart(
+    hass: HomeAssistant,
+    simulator: IxicareSimulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Alerts active when Home Assistant starts are notified, an accepted one
+    with Resolve only; a type nobody asked for is not."""
+    first, second = await known_devices(hass, simulator, init_integration, 2, seed=8)
+    fall = await simulator.raise_alert(SITE_UUID, first.mac, "MAN_DOWN")
+    accepted = await simulator.raise_alert(SITE_UUID, second.mac, "PANIC_BUTTON")
+    await simulator.set_alert_status(SITE_UUID, accepted, "ACCEPTED")
+    await simulator.raise_alert(SITE_UUID, second.mac, "CRITICAL_BATTERY")
+    battery = entity_id(hass, "binary_sensor", second.mac, "critical_battery")
+    await wait_for(hass, lambda: state_of(hass, battery) == "on")
+    hass.set_state(CoreState.not_running)
+    calls = async_mock_service(hass, "notify", "caregivers")
+    await use_blueprints(
+        hass,
+        {
+            "name": NOTIFY,
+            "input": {
+                "notify_action": "notify.caregivers",
+                "alert_types": ["MAN_DOWN", "PANIC_BUTTON"],
+            },
+        },
+    )
+    assert calls == []
+    await start_home_assistant(hass)
+    by_tag = {call.data["data"]["tag"]: call for call in calls}
+    assert set(by_tag) == {f"ixicare-{fall}", f"ixicare-{accepted}"}
+    assert by_tag[f"ixicare-{fall}"].data["title"] == f"{first.name} is down"
+    assert notification_buttons(by_tag[f"ixicare-{fall}"]) == [
+        f"ACCEPT_{fall}",
+        f"RESOLVE_{fall}",
+    ]
+    assert notification_buttons(by_tag[f"ixicare-{accepted}"]) == [
+        f"RESOLVE_{accepted}"
+    ]
+
+
 async def set_light(hass: HomeAssistant, brightness: int | None) -> None:
     if brightness is None:
         await turn_off(hass)
